@@ -1,0 +1,195 @@
+"""Builds the FastAPI application: routers, middleware, error handlers, OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from miningtx import __version__
+from miningtx.config import Settings, get_settings
+from miningtx.customers.auth import Authenticator
+from miningtx.customers.endpoints import router as customers_router
+from miningtx.kit import metrics
+from miningtx.kit.db import Database
+from miningtx.kit.errors import ApiError, ErrorEnvelope
+from miningtx.kit.idempotency import Replay
+from miningtx.kit.middleware import (
+    AuthRateLimitMiddleware,
+    BodyLimitMiddleware,
+    CatchAllMiddleware,
+    RequestContextMiddleware,
+)
+from miningtx.kit.ratelimit import RateLimiter
+from miningtx.mining.endpoints import router as mining_router
+from miningtx.wallet.endpoints import test_helpers
+
+DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
+request withdrawals and monitor partner earnings. All monetary amounts are USDT,
+as strings with up to 6 decimals. Authenticate with `Authorization: Bearer <key>`."""
+
+ERROR_STATUSES = {
+    400: "Bad request: invalid parameters (`invalid_request` with `param`)",
+    401: "Missing or invalid API key (`unauthorized`)",
+    429: "Too many requests (`rate_limited`); see Retry-After",
+    500: "Internal server error (`internal_error`)",
+}
+
+
+def _error_response(request: Request, error: ApiError) -> JSONResponse:
+    return JSONResponse(
+        error.body(getattr(request.state, "request_id", None)),
+        status_code=error.status,
+        headers=error.headers or None,
+    )
+
+
+def _param_of(location: tuple[int | str, ...]) -> str | None:
+    parts = (
+        [str(p) for p in location[1:]]
+        if location and location[0] in ("body", "query", "path", "header")
+        else [str(p) for p in location]
+    )
+    return ".".join(parts) or (str(location[0]) if location else None)
+
+
+async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ApiError)
+    return _error_response(request, exc)
+
+
+async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0] if exc.errors() else {"loc": ("body",), "msg": "Invalid request."}
+    location = tuple(first.get("loc", ("body",)))
+    message = str(first.get("msg", "Invalid request."))
+    if first.get("type") == "json_invalid":
+        message = "The request body is not valid JSON."
+    elif first.get("type") == "extra_forbidden":
+        message = f"Unknown parameter: {location[-1]}."
+    elif location == ("body",) and first.get("type") in ("model_attributes_type", "dict_type"):
+        message = "The request body must be a JSON object sent with Content-Type: application/json."
+    elif first.get("type") == "missing":
+        message = f"Missing required parameter: {location[-1]}."
+    return _error_response(
+        request, ApiError(400, "invalid_request", message, param=_param_of(location))
+    )
+
+
+async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    codes = {404: "not_found", 405: "method_not_allowed"}
+    message = "No such route." if exc.status_code == 404 else str(exc.detail)
+    error = ApiError(exc.status_code, codes.get(exc.status_code, "invalid_request"), message)
+    return _error_response(request, error)
+
+
+async def _on_replay(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Replay)
+    return exc.response()
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """OpenAPI 3.1 with the documented error envelope instead of FastAPI's 422."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(
+        title=app.title, version=app.version, description=app.description, routes=app.routes
+    )
+    schema["servers"] = [{"url": "/"}]
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components["ErrorEnvelope"] = ErrorEnvelope.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for defs_name, definition in components["ErrorEnvelope"].pop("$defs", {}).items():
+        components[defs_name] = definition
+    for name in ("HTTPValidationError", "ValidationError"):
+        components.pop(name, None)
+    envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
+    extra = {402: "Insufficient balance", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
+    for path, methods in schema.get("paths", {}).items():
+        for operation in methods.values():
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            for status, text_ in ERROR_STATUSES.items():
+                if status == 401 and not path.startswith("/v1/"):
+                    continue
+                responses.setdefault(str(status), {"description": text_, "content": envelope})
+            for status_str, response in list(responses.items()):
+                if int(status_str) in extra and not response.get("content"):
+                    responses[status_str] = {
+                        "description": extra[int(status_str)],
+                        "content": envelope,
+                    }
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    db = Database(settings)
+    limiter = RateLimiter(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title="MiningTX API",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.limiter = limiter
+
+    app.include_router(customers_router, prefix="/v1")
+    app.include_router(mining_router, prefix="/v1")
+    if settings.sandbox:
+        app.include_router(test_helpers, prefix="/v1")
+    _add_operational_routes(app, db)
+
+    app.add_exception_handler(ApiError, _on_api_error)
+    app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _on_http_error)
+    app.add_exception_handler(Replay, _on_replay)
+
+    # Added innermost first: the last one added wraps all the others.
+    app.add_middleware(CatchAllMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(AuthRateLimitMiddleware, authenticate=Authenticator(db), limiter=limiter)
+    app.add_middleware(RequestContextMiddleware)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _add_operational_routes(app: FastAPI, db: Database) -> None:
+    @app.get("/healthz", tags=["Operations"], summary="Liveness")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", tags=["Operations"], summary="Readiness: the database answers")
+    async def readyz() -> JSONResponse:
+        try:
+            async with db.read() as session:
+                await session.execute(text("SELECT 1"))
+        except Exception:  # noqa: BLE001  # any failure to reach the database means not ready
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
+    async def prometheus() -> Response:
+        body, content_type = metrics.render()
+        return Response(body, media_type=content_type)

@@ -1,0 +1,422 @@
+"""`mtx`: run the platform and operate it. Every command takes --json and exits
+non-zero with a one-line reason on failure."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from miningtx.config import Settings, get_settings
+from miningtx.customers import service as customers
+from miningtx.kit.clock import rfc3339, utcnow
+from miningtx.kit.db import Database, WriteSession
+from miningtx.kit.errors import ApiError
+from miningtx.kit.ids import new_id
+from miningtx.kit.migrate import upgrade
+from miningtx.kit.money import (
+    AmountError,
+    format_amount,
+    format_decimal,
+    parse_amount,
+    parse_decimal,
+)
+from miningtx.ledger import service as ledger
+from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS
+from miningtx.mining import service as mining
+from miningtx.models import Customer, Fleet, MiningContract
+
+app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
+customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
+keys_app = typer.Typer(help="API keys.", no_args_is_help=True)
+catalog_app = typer.Typer(help="Mining contracts for sale.", no_args_is_help=True)
+capacity_app = typer.Typer(help="Fleet capacity in TH/s.", no_args_is_help=True)
+pools_app = typer.Typer(help="Reward pools and budgets.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
+for sub, name in (
+    (customers_app, "customers"),
+    (keys_app, "keys"),
+    (catalog_app, "catalog"),
+    (capacity_app, "capacity"),
+    (pools_app, "pools"),
+    (ledger_app, "ledger"),
+):
+    app.add_typer(sub, name=name)
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+T = TypeVar("T")
+out = Console()
+
+
+def fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def run(work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run one async operator action against the configured database."""
+    settings = get_settings()
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+
+    async def main() -> T:
+        db = Database(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    try:
+        return asyncio.run(main())
+    except ApiError as error:
+        fail(error.message)
+    except AmountError as error:
+        fail(str(error))
+
+
+def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        typer.echo(text)
+
+
+def amount_arg(text: str) -> int:
+    try:
+        return parse_amount(text)
+    except AmountError as error:
+        fail(str(error))
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Number of API processes.")] = 1,
+    ssl_certfile: Annotated[str | None, typer.Option(help="TLS certificate (PEM).")] = None,
+    ssl_keyfile: Annotated[str | None, typer.Option(help="TLS private key (PEM).")] = None,
+    forwarded_allow_ips: Annotated[
+        str, typer.Option(help="Proxies trusted for X-Forwarded-For.")
+    ] = "127.0.0.1",
+) -> None:
+    """Serve the API (and, later, the dashboard)."""
+    import uvicorn  # noqa: PLC0415  # only this command needs the server
+
+    from miningtx.kit.logging import configure_logging  # noqa: PLC0415
+
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    if settings.is_sqlite:
+        upgrade(settings.database_url)
+    if (ssl_certfile is None) != (ssl_keyfile is None):
+        fail("--ssl-certfile and --ssl-keyfile go together")
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mtx-metrics-")
+    uvicorn.run(
+        "miningtx.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
+        access_log=False,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+        log_level=settings.log_level.lower(),
+    )
+
+
+@app.command()
+def migrate(as_json: JsonOpt = False) -> None:
+    """Bring the database schema up to date (PostgreSQL deployments run this on release)."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    emit(as_json, {"migrated": True}, "Database schema is up to date.")
+
+
+def _customer_dict(c: Customer) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "username": c.username,
+        "email": c.email,
+        "referral_code": c.referral_code,
+        "kyc_status": c.kyc_status,
+        "created_at": rfc3339(c.created_at),
+    }
+
+
+@customers_app.command("create")
+def customers_create(
+    email: Annotated[str, typer.Option(help="Email address.")],
+    username: Annotated[str, typer.Option(help="Username: 3-32 of a-z, 0-9, _.")],
+    referral_code: Annotated[str | None, typer.Option(help="Referrer's code.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a customer and print it."""
+
+    async def work(db: Database) -> Customer:
+        async with db.write() as session:
+            return await customers.create_customer(
+                session, email=email, username=username, referral_code=referral_code, now=utcnow()
+            )
+
+    customer = run(work)
+    emit(
+        as_json,
+        _customer_dict(customer),
+        f"Created {customer.id} ({customer.username}), referral code {customer.referral_code}",
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    customer: Annotated[str, typer.Option(help="Customer id (usr_...).")],
+    name: Annotated[str | None, typer.Option(help="A label for the key.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Issue an API key. The secret is printed once and never stored."""
+    settings = get_settings()
+
+    async def work(db: Database) -> tuple[str, str, str]:
+        async with db.write() as session:
+            found = await customers.get_customer(session, customer)
+            key, secret = await customers.create_api_key(
+                session, found, prefix=settings.key_prefix, now=utcnow(), name=name
+            )
+            return key.id, secret, found.id
+
+    key_id, secret, customer_id = run(work)
+    emit(
+        as_json,
+        {"id": key_id, "customer": customer_id, "key": secret},
+        f"Key {key_id} for {customer_id} (shown once, store it now):\n{secret}",
+    )
+
+
+@keys_app.command("revoke")
+def keys_revoke(
+    key_id: Annotated[str, typer.Argument(help="Key id (key_...).")], as_json: JsonOpt = False
+) -> None:
+    """Revoke an API key; requests with it get 401 from now on."""
+
+    async def work(db: Database) -> str:
+        async with db.write() as session:
+            key = await customers.revoke_api_key(session, key_id, utcnow())
+            assert key.revoked_at is not None
+            return rfc3339(key.revoked_at)
+
+    revoked_at = run(work)
+    emit(as_json, {"id": key_id, "revoked_at": revoked_at}, f"Revoked {key_id}.")
+
+
+def _contract_dict(c: MiningContract) -> dict[str, Any]:
+    return {
+        "id": c.id,
+        "name": c.name,
+        "price": format_amount(c.price),
+        "hash_ths": format_decimal(c.hash_mths, 3),
+        "daily_reward": format_amount(c.daily_reward),
+        "duration_days": c.duration_days,
+        "on_sale": c.on_sale,
+    }
+
+
+def _print_catalog(rows: list[dict[str, Any]]) -> None:
+    table = Table("id", "name", "price", "TH/s", "daily reward", "days", "on sale")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["name"],
+            r["price"],
+            r["hash_ths"],
+            r["daily_reward"],
+            str(r["duration_days"]),
+            str(r["on_sale"]),
+        )
+    out.print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(as_json: JsonOpt = False) -> None:
+    """Show every contract, on sale or not."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            rows = await session.scalars(select(MiningContract).order_by(MiningContract.position))
+            return [_contract_dict(c) for c in rows]
+
+    rows = run(work)
+    if as_json:
+        typer.echo(json.dumps({"contracts": rows}, indent=2))
+    else:
+        _print_catalog(rows)
+
+
+@catalog_app.command("set")
+def catalog_set(
+    contract_id: Annotated[str, typer.Argument(help="Contract id, e.g. ultra.")],
+    name: Annotated[str | None, typer.Option()] = None,
+    price: Annotated[str | None, typer.Option(help="USDT, e.g. 2600.00")] = None,
+    hash_ths: Annotated[str | None, typer.Option(help="TH/s, up to 3 decimals")] = None,
+    daily_reward: Annotated[str | None, typer.Option(help="USDT per day")] = None,
+    duration_days: Annotated[int | None, typer.Option(min=1, max=3650)] = None,
+    on_sale: Annotated[bool | None, typer.Option("--on-sale/--off-sale")] = None,
+    create: Annotated[bool, typer.Option(help="Create the contract if it does not exist.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change (or --create) a contract. Existing activations keep their terms."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            contract = await mining.update_contract(
+                session,
+                contract_id,
+                name=name,
+                price=amount_arg(price) if price else None,
+                hash_mths=parse_decimal(hash_ths, 3) if hash_ths else None,
+                daily_reward=amount_arg(daily_reward) if daily_reward else None,
+                duration_days=duration_days,
+                on_sale=on_sale,
+                create=create,
+            )
+            return _contract_dict(contract)
+
+    row = run(work)
+    if as_json:
+        typer.echo(json.dumps(row, indent=2))
+    else:
+        _print_catalog([row])
+
+
+@capacity_app.command("set")
+def capacity_set(
+    ths: Annotated[str, typer.Argument(help="Fleet capacity in TH/s.")], as_json: JsonOpt = False
+) -> None:
+    """Declare the fleet capacity that active contracts may use."""
+
+    async def work(db: Database) -> Fleet:
+        async with db.write() as session:
+            return await mining.set_capacity(session, parse_decimal(ths, 3))
+
+    fleet = run(work)
+    data = {
+        "capacity_ths": format_decimal(fleet.capacity_mths, 3),
+        "sold_ths": format_decimal(fleet.sold_mths, 3),
+    }
+    emit(as_json, data, f"Capacity {data['capacity_ths']} TH/s, {data['sold_ths']} TH/s sold.")
+
+
+@capacity_app.command("show")
+def capacity_show(as_json: JsonOpt = False) -> None:
+    """Show capacity and what active contracts use."""
+
+    async def work(db: Database) -> Fleet:
+        async with db.read() as session:
+            return (await session.execute(select(Fleet).where(Fleet.id == 1))).scalar_one()
+
+    fleet = run(work)
+    data = {
+        "capacity_ths": format_decimal(fleet.capacity_mths, 3),
+        "sold_ths": format_decimal(fleet.sold_mths, 3),
+    }
+    emit(as_json, data, f"Capacity {data['capacity_ths']} TH/s, {data['sold_ths']} TH/s sold.")
+
+
+@pools_app.command("fund")
+def pools_fund(
+    pool: Annotated[str, typer.Argument(help="rewards, staking, bonus or partners")],
+    amount: Annotated[str, typer.Option(help="USDT, e.g. 100000.00")],
+    network: Annotated[str, typer.Option(help="Treasury the funds come from.")] = "bsc",
+    as_json: JsonOpt = False,
+) -> None:
+    """Sandbox only: fund a pool from the operator's treasury."""
+    settings = get_settings()
+    if not settings.sandbox:
+        fail("pools are funded only by on-chain deposits in live mode")
+    if pool not in FUNDABLE_POOLS:
+        fail(f"unknown pool {pool!r}; choose one of {', '.join(FUNDABLE_POOLS)}")
+    if network not in NETWORKS:
+        fail(f"unknown network {network!r}; choose bsc or polygon")
+    units = amount_arg(amount)
+
+    async def work(db: Database) -> int:
+        async with db.write() as session:
+            await ledger.fund_pool(
+                session, FUNDABLE_POOLS[pool], network, units, utcnow(), reference=new_id("fund")
+            )
+        async with db.read() as session:
+            return (await ledger.balances(session, [FUNDABLE_POOLS[pool]]))[FUNDABLE_POOLS[pool]]
+
+    balance = run(work)
+    emit(
+        as_json,
+        {"pool": pool, "funded": format_amount(units), "balance": format_amount(balance)},
+        f"Funded {pool} with {format_amount(units)} USDT; balance {format_amount(balance)} USDT.",
+    )
+
+
+@ledger_app.command("check")
+def ledger_check(as_json: JsonOpt = False) -> None:
+    """Prove the books balance: all balances sum to zero and match their transfers."""
+
+    async def work(db: Database) -> list[str]:
+        async with db.read() as session:
+            return await ledger.check_invariants(session)
+
+    problems = run(work)
+    emit(
+        as_json,
+        {"ok": not problems, "problems": problems},
+        "Ledger invariants hold." if not problems else "\n".join(problems),
+    )
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    base_url: Annotated[
+        str, typer.Option(help="Where the API will listen, for the curl line.")
+    ] = "http://127.0.0.1:8000",
+    as_json: JsonOpt = False,
+) -> None:
+    """Fill an empty database with demo data and print a working API key (sandbox only)."""
+    settings = get_settings()
+    if not settings.sandbox:
+        fail("demo data is for sandbox mode only")
+    from miningtx.demo import seed_demo  # noqa: PLC0415  # demo code stays out of other commands
+
+    result = run(lambda db: seed_demo(db, settings))
+    curl = f'curl {base_url}/v1/balance -H "Authorization: Bearer {result.api_key}"'
+    emit(
+        as_json,
+        {
+            "customer": result.customer_id,
+            "api_key": result.api_key,
+            "created": result.created,
+            "curl": curl,
+        },
+        ("Demo data created" if result.created else "Demo data already present; new key issued")
+        + " (DEMO ONLY, not a real account)."
+        + f"\nCustomer: {result.customer_id}\nAPI key:  {result.api_key}\nTry:\n  {curl}",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+_ = (Settings, WriteSession)

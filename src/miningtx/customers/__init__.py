@@ -1,0 +1,1 @@
+"""Customers, API keys and authentication."""

@@ -1,0 +1,59 @@
+"""Read queries behind the account, balance and transactions routes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from miningtx.kit.db import ReadSession
+from miningtx.kit.pagination import PageRequest
+from miningtx.ledger.accounts import CUSTOMER_AVAILABLE
+from miningtx.models import Activation, Customer, LedgerAccount, LedgerTransfer
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceRow:
+    available: int
+    in_contracts: int
+    total_rewards: int
+
+
+async def balance(session: ReadSession, customer_seq: int) -> BalanceRow:
+    """All balance figures in one round trip."""
+    in_contracts = (
+        select(func.coalesce(func.sum(Activation.price), 0))
+        .where(Activation.customer_seq == customer_seq, Activation.status == "active")
+        .scalar_subquery()
+    )
+    row = (
+        await session.execute(
+            select(
+                LedgerAccount.balance, Customer.total_rewards, in_contracts.label("in_contracts")
+            )
+            .join(Customer, Customer.seq == LedgerAccount.customer_seq)
+            .where(
+                LedgerAccount.customer_seq == customer_seq, LedgerAccount.kind == CUSTOMER_AVAILABLE
+            )
+        )
+    ).one()
+    return BalanceRow(row.balance, int(row.in_contracts), row.total_rewards)
+
+
+async def customer(session: ReadSession, customer_seq: int) -> Customer:
+    return (
+        await session.execute(select(Customer).where(Customer.seq == customer_seq))
+    ).scalar_one()
+
+
+async def transactions(
+    session: ReadSession, customer_seq: int, page: PageRequest, kind: str | None
+) -> Sequence[tuple[int, LedgerTransfer]]:
+    query = select(LedgerTransfer).where(LedgerTransfer.customer_seq == customer_seq)
+    if kind is not None:
+        query = query.where(LedgerTransfer.kind == kind)
+    if page.after_seq is not None:
+        query = query.where(LedgerTransfer.seq < page.after_seq)
+    rows = await session.scalars(query.order_by(LedgerTransfer.seq.desc()).limit(page.limit + 1))
+    return [(t.seq, t) for t in rows]

@@ -1,0 +1,69 @@
+"""Demo data for the embedded default: funded pools, fleet capacity, a customer with a deposit.
+
+Everything here is generated, sandbox-only and marked as demo data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from miningtx.config import Settings
+from miningtx.customers import service as customers
+from miningtx.kit.clock import utcnow
+from miningtx.kit.db import Database
+from miningtx.kit.ids import new_id
+from miningtx.kit.money import UNITS_PER_USDT
+from miningtx.ledger import service as ledger
+from miningtx.ledger.accounts import Platform
+from miningtx.mining import service as mining
+from miningtx.models import Customer
+from miningtx.wallet import service as wallet
+
+DEMO_USERNAME = "demo"
+DEMO_EMAIL = "demo@demo.miningtx.invalid"
+POOLS = {
+    Platform.REWARD_POOL: 5_000_000,
+    Platform.STAKING_POOL: 5_000_000,
+    Platform.BONUS: 10_000,
+    Platform.PARTNERS: 100_000,
+}
+CAPACITY_MTHS = 10_000 * 1000
+DEMO_DEPOSIT = 10_000 * UNITS_PER_USDT
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    customer_id: str
+    api_key: str
+    created: bool
+
+
+async def seed_demo(db: Database, settings: Settings) -> DemoResult:
+    """Seed once; on later runs only issue a fresh key for the demo customer."""
+    now = utcnow()
+    async with db.write() as session:
+        customer = await session.scalar(select(Customer).where(Customer.username == DEMO_USERNAME))
+        created = customer is None
+        if customer is None:
+            for pool, usdt in POOLS.items():
+                await ledger.fund_pool(
+                    session, pool, "bsc", usdt * UNITS_PER_USDT, now, reference=new_id("fund")
+                )
+            await mining.set_capacity(session, CAPACITY_MTHS)
+            customer = await customers.create_customer(
+                session, email=DEMO_EMAIL, username=DEMO_USERNAME, now=now
+            )
+            await wallet.credit_deposit(
+                session,
+                customer_seq=customer.seq,
+                customer_id=customer.id,
+                network="bsc",
+                amount=DEMO_DEPOSIT,
+                now=now,
+            )
+        _, secret = await customers.create_api_key(
+            session, customer, prefix=settings.key_prefix, now=now, name="demo"
+        )
+        return DemoResult(customer.id, secret, created)

@@ -1,0 +1,1 @@
+"""Small shared pieces every domain uses: money, ids, errors, db, pagination, clock."""

@@ -1,0 +1,99 @@
+"""Database engines and the two session types.
+
+A ``ReadSession`` never writes; a ``WriteSession`` is one unit of work that the
+request or job boundary commits. On SQLite every write transaction starts with
+``BEGIN IMMEDIATE`` and a process holds at most one write connection, so write
+transactions cannot interleave; WAL lets reads go on beside them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from miningtx.config import Settings
+
+
+class ReadSession(AsyncSession):
+    """A session for queries only; a function taking one promises not to write."""
+
+
+class WriteSession(AsyncSession):
+    """A session inside a write transaction; its owner commits it, services never do."""
+
+
+def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=300)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control away from the driver so our BEGIN is the one that runs.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "PRAGMA journal_mode=WAL",
+            "PRAGMA busy_timeout=60000",
+            "PRAGMA foreign_keys=ON",
+            "PRAGMA synchronous=NORMAL",
+        ):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql(begin)
+
+    return engine
+
+
+class Database:
+    """Owns the engines of one process and hands out read and write sessions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.url = settings.database_url
+        self.is_sqlite = settings.is_sqlite
+        if self.is_sqlite:
+            path = settings.sqlite_path()
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pool_size=1)
+            self.read_engine = _sqlite_engine(self.url, begin="BEGIN", pool_size=8)
+        else:
+            self.write_engine = create_async_engine(
+                self.url,
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_pool_size,
+                pool_timeout=60,
+            )
+            self.read_engine = self.write_engine
+        self._read = async_sessionmaker(
+            self.read_engine, class_=ReadSession, expire_on_commit=False, autoflush=False
+        )
+        self._write = async_sessionmaker(
+            self.write_engine, class_=WriteSession, expire_on_commit=False, autoflush=True
+        )
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[ReadSession]:
+        async with self._read() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[WriteSession]:
+        """One unit of work: commits when the block ends, rolls back if it raises."""
+        async with self._write() as session, session.begin():
+            yield session
+
+    async def dispose(self) -> None:
+        await self.write_engine.dispose()
+        if self.read_engine is not self.write_engine:
+            await self.read_engine.dispose()

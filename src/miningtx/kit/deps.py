@@ -1,0 +1,31 @@
+"""FastAPI dependencies shared by every router: settings, database, read sessions."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from miningtx.config import Settings
+from miningtx.kit.db import Database, ReadSession
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+async def read_session(request: Request) -> AsyncIterator[ReadSession]:
+    async with get_db(request).read() as session:
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+DatabaseDep = Annotated[Database, Depends(get_db)]
+ReadDep = Annotated[ReadSession, Depends(read_session, scope="function")]

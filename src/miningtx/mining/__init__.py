@@ -1,0 +1,1 @@
+"""Mining: catalog, fleet capacity, activations and daily rewards."""

@@ -1,0 +1,108 @@
+"""Read queries of the mining domain."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+
+from miningtx.kit.db import ReadSession
+from miningtx.kit.pagination import PageRequest
+from miningtx.ledger.accounts import Platform
+from miningtx.models import (
+    Activation,
+    Fleet,
+    LedgerAccount,
+    LedgerTransfer,
+    MiningContract,
+    MiningReward,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogEntry:
+    contract: MiningContract
+    available: int
+
+
+async def catalog(session: ReadSession) -> list[CatalogEntry]:
+    contracts = (
+        await session.scalars(
+            select(MiningContract)
+            .where(MiningContract.on_sale.is_(True))
+            .order_by(MiningContract.position, MiningContract.id)
+        )
+    ).all()
+    fleet = (await session.execute(select(Fleet).where(Fleet.id == 1))).scalar_one()
+    pool = (
+        await session.scalar(
+            select(LedgerAccount.balance).where(LedgerAccount.code == Platform.REWARD_POOL)
+        )
+        or 0
+    )
+    free_mths = max(0, fleet.capacity_mths - fleet.sold_mths)
+    return [
+        CatalogEntry(
+            c,
+            min(free_mths // c.hash_mths, pool // (c.daily_reward * c.duration_days)),
+        )
+        for c in contracts
+    ]
+
+
+async def list_activations(
+    session: ReadSession, customer_seq: int, page: PageRequest, status: str | None
+) -> Sequence[tuple[int, Activation]]:
+    query = select(Activation).where(Activation.customer_seq == customer_seq)
+    if status is not None:
+        query = query.where(Activation.status == status)
+    if page.after_seq is not None:
+        query = query.where(Activation.seq < page.after_seq)
+    rows = await session.scalars(query.order_by(Activation.seq.desc()).limit(page.limit + 1))
+    return [(a.seq, a) for a in rows]
+
+
+async def get_activation(
+    session: ReadSession, customer_seq: int, activation_id: str
+) -> Activation | None:
+    return await session.scalar(
+        select(Activation).where(
+            Activation.id == activation_id, Activation.customer_seq == customer_seq
+        )
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class RewardRow:
+    transfer_id: str
+    day: date
+    contract: str
+    activation_id: str
+    amount: int
+
+
+async def list_rewards(
+    session: ReadSession, customer_seq: int, page: PageRequest
+) -> Sequence[tuple[int, RewardRow]]:
+    query = (
+        select(
+            MiningReward.seq,
+            LedgerTransfer.id.label("transfer_id"),
+            MiningReward.day,
+            Activation.contract_name,
+            Activation.id.label("activation_id"),
+            MiningReward.amount,
+        )
+        .join(Activation, Activation.seq == MiningReward.activation_seq)
+        .join(LedgerTransfer, LedgerTransfer.seq == MiningReward.transfer_seq)
+        .where(MiningReward.customer_seq == customer_seq)
+    )
+    if page.after_seq is not None:
+        query = query.where(MiningReward.seq < page.after_seq)
+    rows = await session.execute(query.order_by(MiningReward.seq.desc()).limit(page.limit + 1))
+    return [
+        (r.seq, RewardRow(r.transfer_id, r.day, r.contract_name, r.activation_id, r.amount))
+        for r in rows
+    ]

@@ -1,0 +1,71 @@
+"""Request and response bodies of the mining routes."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+
+from miningtx.kit.clock import Timestamp
+from miningtx.kit.money import AmountOut, format_decimal
+
+#: Hash rate stored in milli-TH/s, rendered as a decimal string ("2.8", "98").
+HashRate = Annotated[int, PlainSerializer(lambda v: format_decimal(v, 3), return_type=str)]
+
+
+class ContractOut(BaseModel):
+    id: str = Field(examples=["ultra"])
+    name: str = Field(examples=["Ultra Miner"])
+    price: AmountOut
+    hash_ths: HashRate
+    daily_reward: AmountOut
+    duration_days: int = Field(description="Number of daily rewards the contract pays.")
+    available: int = Field(
+        description="How many more of this contract can be activated now, given fleet "
+        "capacity and the funded reward pool."
+    )
+
+
+class CatalogOut(BaseModel):
+    contracts: list[ContractOut]
+
+
+class ActivateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    contract_id: str = Field(min_length=1, max_length=32, examples=["ultra"])
+
+
+class ActivationOut(BaseModel):
+    id: str = Field(examples=["ct_71fa..."])
+    contract: str = Field(examples=["Ultra Miner"])
+    contract_id: str
+    status: str = Field(examples=["active"], description="active or expired")
+    price: AmountOut
+    hash_ths: HashRate
+    daily_reward: AmountOut
+    duration_days: int
+    rewards_paid: int
+    activated_at: Timestamp
+    expired_at: Timestamp | None
+
+
+class ActivationsOut(BaseModel):
+    data: list[ActivationOut]
+    has_more: bool
+    next_cursor: str | None
+
+
+class RewardOut(BaseModel):
+    id: str = Field(description="The ledger transaction that paid the reward.")
+    date: date
+    contract: str
+    activation_id: str
+    amount: AmountOut
+
+
+class RewardsOut(BaseModel):
+    rewards: list[RewardOut]
+    has_more: bool
+    next_cursor: str | None

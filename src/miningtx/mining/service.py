@@ -1,0 +1,158 @@
+"""Mining rules: activation funds its whole promise up front, within fleet capacity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from miningtx.customers.service import Principal
+from miningtx.kit.db import WriteSession
+from miningtx.kit.errors import ApiError
+from miningtx.kit.ids import new_id
+from miningtx.kit.money import format_decimal
+from miningtx.ledger import service as ledger
+from miningtx.ledger.accounts import Platform, customer_available
+from miningtx.models import Activation, Fleet, MiningContract
+
+
+def unknown_contract(contract_id: str) -> ApiError:
+    return ApiError(
+        404, "resource_missing", f"No contract {contract_id!r} is for sale.", param="contract_id"
+    )
+
+
+def sold_out() -> ApiError:
+    return ApiError(
+        409,
+        "sold_out",
+        "This contract is sold out: the operator cannot fund or host another one right now.",
+    )
+
+
+def insufficient_balance() -> ApiError:
+    return ApiError(
+        402, "insufficient_balance", "Your balance is too low to activate this contract."
+    )
+
+
+async def activate(
+    session: WriteSession, principal: Principal, contract_id: str, now: datetime
+) -> Activation:
+    """Buy `contract_id` for the customer: pay its price, reserve its whole promised reward.
+
+    Locks the fleet row, then the touched ledger rows in id order. Refuses with
+    409 sold_out when capacity or the reward pool is short, 402 when the customer is.
+    """
+    contract = await session.get(MiningContract, contract_id)
+    if contract is None or not contract.on_sale:
+        raise unknown_contract(contract_id)
+    fleet = (
+        await session.execute(select(Fleet).where(Fleet.id == 1).with_for_update())
+    ).scalar_one()
+    if fleet.sold_mths + contract.hash_mths > fleet.capacity_mths:
+        raise sold_out()
+    activation_id = new_id("ct")
+    legs = [
+        ledger.Leg(
+            debit=Platform.REWARD_POOL,
+            credit=Platform.REWARD_RESERVED,
+            amount=contract.daily_reward * contract.duration_days,
+            kind="reward_reservation",
+            idempotency_key=f"{activation_id}:reserve",
+            reference=activation_id,
+        ),
+        ledger.Leg(
+            debit=customer_available(principal.customer_id),
+            credit=Platform.SALES,
+            amount=contract.price,
+            kind="contract",
+            idempotency_key=f"{activation_id}:price",
+            customer_seq=principal.customer_seq,
+            direction="debit",
+            reference=activation_id,
+        ),
+    ]
+    try:
+        await ledger.post(session, legs, now)
+    except ledger.InsufficientFunds as short:
+        raise (
+            sold_out() if short.account_code == Platform.REWARD_POOL else insufficient_balance()
+        ) from None
+    fleet.sold_mths += contract.hash_mths
+    activation = Activation(
+        id=activation_id,
+        customer_seq=principal.customer_seq,
+        contract_id=contract.id,
+        contract_name=contract.name,
+        price=contract.price,
+        hash_mths=contract.hash_mths,
+        daily_reward=contract.daily_reward,
+        duration_days=contract.duration_days,
+        rewards_paid=0,
+        status="active",
+        activated_at=now,
+    )
+    session.add(activation)
+    await session.flush()
+    return activation
+
+
+async def set_capacity(session: WriteSession, capacity_mths: int) -> Fleet:
+    """Declare the fleet's capacity; it may not drop below what active contracts use."""
+    fleet = (
+        await session.execute(select(Fleet).where(Fleet.id == 1).with_for_update())
+    ).scalar_one()
+    if capacity_mths < fleet.sold_mths:
+        raise ApiError(
+            409,
+            "conflict",
+            f"Active contracts use {format_decimal(fleet.sold_mths, 3)} TH/s; "
+            "capacity cannot go below that.",
+        )
+    fleet.capacity_mths = capacity_mths
+    return fleet
+
+
+async def update_contract(
+    session: WriteSession,
+    contract_id: str,
+    *,
+    name: str | None = None,
+    price: int | None = None,
+    hash_mths: int | None = None,
+    daily_reward: int | None = None,
+    duration_days: int | None = None,
+    on_sale: bool | None = None,
+    create: bool = False,
+) -> MiningContract:
+    """Change a catalog entry's terms; activations keep the terms they were bought with."""
+    contract = await session.get(MiningContract, contract_id)
+    if contract is None:
+        if not create:
+            raise unknown_contract(contract_id)
+        if None in (name, price, hash_mths, daily_reward):
+            raise ApiError(
+                400,
+                "invalid_request",
+                "A new contract needs name, price, hash rate and daily reward.",
+            )
+        contract = MiningContract(id=contract_id, duration_days=365, on_sale=True, position=100)
+        session.add(contract)
+    changes = {
+        "name": name,
+        "price": price,
+        "hash_mths": hash_mths,
+        "daily_reward": daily_reward,
+        "duration_days": duration_days,
+        "on_sale": on_sale,
+    }
+    for attribute, value in changes.items():
+        if value is not None:
+            if isinstance(value, int) and not isinstance(value, bool) and value <= 0:
+                raise ApiError(
+                    400, "invalid_request", f"{attribute} must be positive.", param=attribute
+                )
+            setattr(contract, attribute, value)
+    await session.flush()
+    return contract

@@ -1,0 +1,44 @@
+"""Customers and their API keys."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from miningtx.models.base import Base, SeqKey, UTCDateTime
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    username: Mapped[str] = mapped_column(String(32), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    referral_code: Mapped[str] = mapped_column(String(24), unique=True)
+    referred_by_seq: Mapped[int | None] = mapped_column(
+        SeqKey, ForeignKey("customers.seq"), nullable=True
+    )
+    kyc_status: Mapped[str] = mapped_column(String(16), default="unverified")
+    kyc_bonus_credited: Mapped[bool] = mapped_column(Boolean, default=False)
+    kyc_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    #: Running total of mining rewards credited, kept beside each reward transfer.
+    total_rewards: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+
+    seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
+    id: Mapped[str] = mapped_column(String(32), unique=True)
+    customer_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("customers.seq"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    display_prefix: Mapped[str] = mapped_column(String(24))
+    name: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -1,0 +1,1 @@
+"""Deposits (and later addresses, withdrawals, the chain watcher and the signer)."""

@@ -1,0 +1,84 @@
+"""Fixtures: every test that takes `env` runs once on SQLite and once on PostgreSQL.
+
+PostgreSQL and Redis are required: a test that needs them fails (never skips) when
+they are missing, in CI and locally alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from miningtx.app import create_app
+from miningtx.config import Settings
+from miningtx.kit.db import Database
+from tests.databases import PostgresTemplate, SqliteTemplate, pg_url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("sqlite-template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_templates() -> Iterator[PostgresTemplate]:
+    """A template database, migrated on first use by a PostgreSQL test and dropped at the end."""
+    template = PostgresTemplate()
+    yield template
+    template.drop_template()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    sqlite_template: SqliteTemplate,
+    postgres_templates: PostgresTemplate,
+) -> AsyncIterator[str]:
+    """A fresh, migrated database for one test."""
+    if request.param == "sqlite":
+        with sqlite_template.database(tmp_path) as url:
+            yield url
+        return
+    name = await postgres_templates.new_database()
+    try:
+        yield pg_url(name)
+    finally:
+        await PostgresTemplate.drop(name)
+
+
+def make_settings(database_url: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "rate_limit": "120/minute",
+        "rate_limit_unauthenticated": "100000/minute",
+        "log_json": True,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@dataclass
+class Env:
+    """One test's platform: settings, database handle and an in-process API client."""
+
+    settings: Settings
+    db: Database
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def env(database_url: str) -> AsyncIterator[Env]:
+    settings = make_settings(database_url)
+    app = create_app(settings)
+    db: Database = app.state.db
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        yield Env(settings, db, client)
+    await db.dispose()
