@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
 
 from miningtx.config import Settings
 from miningtx.customers import service as customers
@@ -12,8 +15,9 @@ from miningtx.kit.db import Database
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import parse_amount
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import FUNDABLE_POOLS
+from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform, customer_available
 from miningtx.mining import service as mining
+from miningtx.models import Activation, Customer, MiningReward
 from miningtx.wallet import service as wallet
 
 
@@ -89,3 +93,49 @@ async def open_for_business(
 async def invariant_problems(db: Database) -> list[str]:
     async with db.read() as session:
         return await ledger.check_invariants(session)
+
+
+async def credit_reward(db: Database, activation_id: str, day: date) -> None:
+    """Pay one daily reward of an activation from its reservation, as the daily job will."""
+    now = utcnow()
+    async with db.write() as session:
+        activation = (
+            await session.execute(select(Activation).where(Activation.id == activation_id))
+        ).scalar_one()
+        customer_id = await session.scalar(
+            select(Customer.id).where(Customer.seq == activation.customer_seq)
+        )
+        assert customer_id is not None
+        [posted] = await ledger.post(
+            session,
+            [
+                ledger.Leg(
+                    debit=Platform.REWARD_RESERVED,
+                    credit=customer_available(customer_id),
+                    amount=activation.daily_reward,
+                    kind="reward",
+                    idempotency_key=f"{activation.id}:reward:{day.isoformat()}",
+                    customer_seq=activation.customer_seq,
+                    direction="credit",
+                    reference=activation.id,
+                    value_date=day,
+                )
+            ],
+            now,
+        )
+        session.add(
+            MiningReward(
+                activation_seq=activation.seq,
+                customer_seq=activation.customer_seq,
+                day=day,
+                amount=activation.daily_reward,
+                transfer_seq=posted.seq,
+                created_at=now,
+            )
+        )
+        activation.rewards_paid += 1
+        await session.execute(
+            update(Customer)
+            .where(Customer.seq == activation.customer_seq)
+            .values(total_rewards=Customer.total_rewards + activation.daily_reward)
+        )

@@ -72,6 +72,7 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     message = str(first.get("msg", "Invalid request."))
     if first.get("type") == "json_invalid":
         message = "The request body is not valid JSON."
+        location = ("body",)
     elif first.get("type") == "extra_forbidden":
         message = f"Unknown parameter: {location[-1]}."
     elif location == ("body",) and first.get("type") in ("model_attributes_type", "dict_type"):

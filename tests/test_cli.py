@@ -1,0 +1,141 @@
+"""The operator CLI: --json output, one-line errors, and effects on the ledger."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from miningtx.app import create_app
+from miningtx.cli import app
+from miningtx.config import get_settings
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    path = tmp_path / "cli.db"
+    monkeypatch.setenv("MTX_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
+    get_settings.cache_clear()
+    yield path
+    get_settings.cache_clear()
+
+
+def mtx(*args: str) -> dict[str, Any]:
+    result = runner.invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def mtx_fails(*args: str) -> str:
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 1, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    return lines[0]
+
+
+async def balance_with(key: str) -> dict[str, Any]:
+    app_ = create_app(get_settings())
+    transport = httpx.ASGITransport(app=app_)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        response = await client.get("/v1/balance", headers={"Authorization": f"Bearer {key}"})
+    await app_.state.db.dispose()
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def test_customers_and_keys(sqlite_env: Path) -> None:
+    customer = mtx("customers", "create", "--email", "sat@example.com", "--username", "satoshi")
+    referred = mtx(
+        "customers",
+        "create",
+        "--email",
+        "hal@example.com",
+        "--username",
+        "hal",
+        "--referral-code",
+        customer["referral_code"],
+    )
+    key = mtx("keys", "create", "--customer", customer["id"])
+    revoked = mtx("keys", "revoke", key["id"])
+
+    assert customer["id"].startswith("usr_")
+    assert customer["username"] == "satoshi"
+    assert customer["referral_code"].startswith("SATOSHI")
+    assert referred["id"].startswith("usr_")
+    assert key["key"].startswith("mtx_test_")
+    assert key["customer"] == customer["id"]
+    assert revoked["id"] == key["id"]
+    assert mtx_fails("keys", "create", "--customer", "usr_missing").startswith("error: ")
+    assert "taken" in mtx_fails(
+        "customers", "create", "--email", "x@example.com", "--username", "satoshi"
+    )
+
+
+def test_catalog_capacity_and_pools(sqlite_env: Path) -> None:
+    catalog = mtx("catalog", "show")
+    changed = mtx("catalog", "set", "ultra", "--price", "2500.00", "--duration-days", "180")
+    created = mtx(
+        "catalog",
+        "set",
+        "mega",
+        "--create",
+        "--name",
+        "Mega Miner",
+        "--price",
+        "10000",
+        "--hash-ths",
+        "150.5",
+        "--daily-reward",
+        "600.123456",
+    )
+    capacity = mtx("capacity", "set", "1234.5")
+    funded = mtx("pools", "fund", "rewards", "--amount", "1000.50")
+    funded_again = mtx("pools", "fund", "rewards", "--amount", "0.000001")
+    check = mtx("ledger", "check")
+
+    assert [c["id"] for c in catalog["contracts"]] == ["starter", "ultra", "quantum"]
+    assert changed["price"] == "2500.00"
+    assert changed["duration_days"] == 180
+    assert created["hash_ths"] == "150.5"
+    assert created["daily_reward"] == "600.123456"
+    assert capacity == {"capacity_ths": "1234.5", "sold_ths": "0"}
+    assert funded["balance"] == "1000.50"
+    assert funded_again["balance"] == "1000.500001"
+    assert check == {"ok": True, "problems": []}
+    assert "unknown pool" in mtx_fails("pools", "fund", "gold", "--amount", "1")
+    assert "error:" in mtx_fails("pools", "fund", "rewards", "--amount", "-1")
+    assert "error:" in mtx_fails("catalog", "set", "nothing", "--price", "1")
+
+
+def test_demo_prints_a_working_key_and_is_rerunnable(sqlite_env: Path) -> None:
+    first = mtx("demo")
+    second = mtx("demo")
+
+    assert first["created"] is True
+    assert second["created"] is False
+    assert second["customer"] == first["customer"]
+    assert first["api_key"] != second["api_key"]
+    assert first["curl"] == (
+        f'curl http://127.0.0.1:8000/v1/balance -H "Authorization: Bearer {first["api_key"]}"'
+    )
+    assert mtx("ledger", "check")["ok"] is True
+    assert asyncio.run(balance_with(second["api_key"])) == {
+        "currency": "USDT",
+        "available": "10000.00",
+        "in_contracts": "0.00",
+        "total_rewards": "0.00",
+    }
+    plain = runner.invoke(app, ["demo"])
+    assert "DEMO ONLY" in plain.stdout
+    assert "curl http://127.0.0.1:8000/v1/balance" in plain.stdout
