@@ -14,6 +14,7 @@ from typing import Any
 
 import structlog
 from limits.errors import StorageError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,6 +45,12 @@ async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+def _unavailable() -> ApiError:
+    return ApiError(
+        503, "service_unavailable", "The service is briefly unavailable; retry shortly."
+    )
 
 
 def _route_template(scope: Scope) -> str:
@@ -118,7 +125,12 @@ class AuthRateLimitMiddleware:
         else:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
-                principal = await self.authenticate(token.strip())
+                try:
+                    principal = await self.authenticate(token.strip())
+                except (SQLAlchemyError, OSError):
+                    log.exception("authentication_unavailable")
+                    await send_error(scope, send, _unavailable())
+                    return
             if principal is None:
                 state["auth_problem"] = "The API key is invalid or has been revoked."
         state["principal"] = principal
@@ -134,9 +146,7 @@ class AuthRateLimitMiddleware:
                 )
         except StorageError:
             log.exception("rate_limiter_unavailable")
-            await send_error(
-                scope, send, ApiError(503, "service_unavailable", "Please retry shortly.")
-            )
+            await send_error(scope, send, _unavailable())
             return
 
         async def send_with_limits(message: Message) -> None:
