@@ -21,6 +21,7 @@ from miningtx.kit import metrics
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, ErrorEnvelope
 from miningtx.kit.idempotency import Replay
+from miningtx.kit.logging import configure_logging
 from miningtx.kit.middleware import (
     AuthRateLimitMiddleware,
     BodyLimitMiddleware,
@@ -135,6 +136,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
     db = Database(settings)
     limiter = RateLimiter(settings)
 

@@ -111,10 +111,7 @@ def serve(
     """Serve the API (and, later, the dashboard)."""
     import uvicorn  # noqa: PLC0415  # only this command needs the server
 
-    from miningtx.kit.logging import configure_logging  # noqa: PLC0415
-
     settings = get_settings()
-    configure_logging(settings.log_level, json=settings.log_json)
     if settings.is_sqlite:
         upgrade(settings.database_url)
     if (ssl_certfile is None) != (ssl_keyfile is None):
