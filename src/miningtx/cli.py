@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -109,15 +110,33 @@ def serve(
     ] = "127.0.0.1",
 ) -> None:
     """Serve the API (and, later, the dashboard)."""
-    import uvicorn  # noqa: PLC0415  # only this command needs the server
-
     settings = get_settings()
     if settings.is_sqlite:
         upgrade(settings.database_url)
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("--ssl-certfile and --ssl-keyfile go together")
+    metrics_dir = None
     if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="mtx-metrics-")
+        metrics_dir = tempfile.mkdtemp(prefix="mtx-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+    try:
+        _run_uvicorn(host, port, workers, ssl_certfile, ssl_keyfile, forwarded_allow_ips)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_uvicorn(
+    host: str,
+    port: int,
+    workers: int,
+    ssl_certfile: str | None,
+    ssl_keyfile: str | None,
+    forwarded_allow_ips: str,
+) -> None:
+    import uvicorn  # noqa: PLC0415  # only `serve` needs the server
+
+    settings = get_settings()
     uvicorn.run(
         "miningtx.app:create_app",
         factory=True,

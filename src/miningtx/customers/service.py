@@ -45,6 +45,8 @@ class Principal:
     customer_seq: int
     customer_id: str
     key_seq: int
+    #: The key's public id: globally unique, so it names the key's shared rate-limit window.
+    key_id: str
 
 
 async def create_customer(
@@ -157,14 +159,20 @@ async def resolve_api_key(
         return None
     row = (
         await session.execute(
-            select(ApiKey.seq, ApiKey.last_used_at, Customer.seq.label("customer_seq"), Customer.id)
+            select(
+                ApiKey.seq,
+                ApiKey.id.label("key_id"),
+                ApiKey.last_used_at,
+                Customer.seq.label("customer_seq"),
+                Customer.id,
+            )
             .join(Customer, Customer.seq == ApiKey.customer_seq)
             .where(ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None))
         )
     ).one_or_none()
     if row is None:
         return None
-    return Principal(row.customer_seq, row.id, row.seq), row.last_used_at
+    return Principal(row.customer_seq, row.id, row.seq, row.key_id), row.last_used_at
 
 
 async def touch_api_key(session: WriteSession, key_seq: int, now: datetime) -> None:

@@ -26,7 +26,7 @@ from miningtx.kit.ratelimit import RateLimiter, Verdict
 log = structlog.get_logger("miningtx.http")
 _INCOMING_ID = re.compile(r"^[A-Za-z0-9._:-]{8,64}$")
 
-#: Resolves a presented bearer token to an opaque principal with a `key_seq`, or None.
+#: Resolves a presented bearer token to an opaque principal with a `key_id`, or None.
 Authenticate = Callable[[str], Awaitable[Any | None]]
 
 
@@ -136,9 +136,7 @@ class AuthRateLimitMiddleware:
         state["principal"] = principal
         try:
             if principal is not None:
-                verdict = await self.limiter.hit(
-                    self.limiter.per_key, "key", str(principal.key_seq)
-                )
+                verdict = await self.limiter.hit(self.limiter.per_key, "key", principal.key_id)
             else:
                 client = scope.get("client")
                 verdict = await self.limiter.hit(

@@ -22,7 +22,12 @@ class Verdict:
     allowed: bool
     limit: int
     remaining: int
-    reset_at: int
+    #: When the window resets, as unix time (float, exact).
+    reset_time: float
+
+    @property
+    def reset_at(self) -> int:
+        return math.ceil(self.reset_time)
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [
@@ -33,7 +38,7 @@ class Verdict:
 
     @property
     def retry_after(self) -> int:
-        return max(1, math.ceil(self.reset_at - time.time()))
+        return max(1, math.ceil(self.reset_time - time.time()))
 
 
 class RateLimiter:
@@ -53,4 +58,4 @@ class RateLimiter:
     async def hit(self, item: RateLimitItem, *identity: str) -> Verdict:
         allowed = await self._limiter.hit(item, *identity)
         stats = await self._limiter.get_window_stats(item, *identity)
-        return Verdict(allowed, item.amount, max(0, stats.remaining), math.ceil(stats.reset_time))
+        return Verdict(allowed, item.amount, max(0, stats.remaining), stats.reset_time)
