@@ -254,7 +254,11 @@ async def test_openapi_describes_every_route_body_and_error(env: Env) -> None:
     assert spec["components"]["securitySchemes"]
     docs = await env.client.get("/docs")
     assert docs.status_code == 200
-    assert "swagger" in docs.text.lower()
+    assert "/docs/static/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
+    bundle = await env.client.get("/docs/static/swagger-ui-bundle.js")
+    assert bundle.status_code == 200
+    assert len(bundle.content) > 100_000
 
 
 async def test_health_readiness_and_metrics(env: Env) -> None:
