@@ -30,8 +30,8 @@ class Authenticator:
         self.db = db
 
     async def __call__(self, secret: str) -> Principal | None:
-        async with self.db.read() as session:
-            found = await resolve_api_key(session, secret)
+        async with self.db.read_engine.connect() as connection:
+            found = await resolve_api_key(connection, secret)
         if found is None:
             return None
         principal, last_used_at = found
@@ -42,7 +42,7 @@ class Authenticator:
         return principal
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     principal: Principal | None = getattr(request.state, "principal", None)
     if principal is None:
         raise ApiError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from miningtx.kit.db import ReadSession
 from miningtx.kit.pagination import PageRequest
@@ -20,24 +20,25 @@ class BalanceRow:
     total_rewards: int
 
 
+_IN_CONTRACTS = (
+    select(func.coalesce(func.sum(Activation.price), 0))
+    .where(Activation.customer_seq == bindparam("customer_seq"), Activation.status == "active")
+    .scalar_subquery()
+)
+#: Built once: GET /v1/balance is the most frequent read.
+_BALANCE = (
+    select(LedgerAccount.balance, Customer.total_rewards, _IN_CONTRACTS.label("in_contracts"))
+    .join(Customer, Customer.seq == LedgerAccount.customer_seq)
+    .where(
+        LedgerAccount.customer_seq == bindparam("customer_seq"),
+        LedgerAccount.kind == CUSTOMER_AVAILABLE,
+    )
+)
+
+
 async def balance(session: ReadSession, customer_seq: int) -> BalanceRow:
     """All balance figures in one round trip."""
-    in_contracts = (
-        select(func.coalesce(func.sum(Activation.price), 0))
-        .where(Activation.customer_seq == customer_seq, Activation.status == "active")
-        .scalar_subquery()
-    )
-    row = (
-        await session.execute(
-            select(
-                LedgerAccount.balance, Customer.total_rewards, in_contracts.label("in_contracts")
-            )
-            .join(Customer, Customer.seq == LedgerAccount.customer_seq)
-            .where(
-                LedgerAccount.customer_seq == customer_seq, LedgerAccount.kind == CUSTOMER_AVAILABLE
-            )
-        )
-    ).one()
+    row = (await session.execute(_BALANCE, {"customer_seq": customer_seq})).one()
     return BalanceRow(row.balance, int(row.in_contracts), row.total_rewards)
 
 

@@ -7,7 +7,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
@@ -151,25 +152,30 @@ async def list_api_keys(session: ReadSession, customer_seq: int) -> list[ApiKey]
     return list(rows)
 
 
+#: Built once: this lookup runs on every authenticated request.
+_KEY_LOOKUP = (
+    select(
+        ApiKey.seq,
+        ApiKey.id.label("key_id"),
+        ApiKey.last_used_at,
+        Customer.seq.label("customer_seq"),
+        Customer.id,
+    )
+    .join(Customer, Customer.seq == ApiKey.customer_seq)
+    .where(ApiKey.key_hash == bindparam("key_hash"), ApiKey.revoked_at.is_(None))
+)
+
+
 async def resolve_api_key(
-    session: ReadSession, secret: str
+    connection: AsyncConnection, secret: str
 ) -> tuple[Principal, datetime | None] | None:
-    """The principal for a presented key and when it was last used, or None if not valid."""
+    """The principal for a presented key and when it was last used, or None if not valid.
+
+    Takes a bare connection rather than a session: it is the hottest query there is.
+    """
     if not KEY_PATTERN.match(secret):
         return None
-    row = (
-        await session.execute(
-            select(
-                ApiKey.seq,
-                ApiKey.id.label("key_id"),
-                ApiKey.last_used_at,
-                Customer.seq.label("customer_seq"),
-                Customer.id,
-            )
-            .join(Customer, Customer.seq == ApiKey.customer_seq)
-            .where(ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None))
-        )
-    ).one_or_none()
+    row = (await connection.execute(_KEY_LOOKUP, {"key_hash": hash_secret(secret)})).one_or_none()
     if row is None:
         return None
     return Principal(row.customer_seq, row.id, row.seq, row.key_id), row.last_used_at

@@ -1,10 +1,11 @@
 """Database engines and the two session types.
 
-A ``ReadSession`` never writes (on PostgreSQL it runs in autocommit, so each
-statement sees its own snapshot); a ``WriteSession`` is one unit of work that the
-request or job boundary commits. On SQLite every write transaction starts with
-``BEGIN IMMEDIATE`` and a process holds at most one write connection, so write
-transactions cannot interleave; WAL lets reads go on beside them.
+A ``ReadSession`` never writes; it runs in autocommit, so each statement sees its
+own snapshot and no BEGIN/COMMIT round trips are spent. A ``WriteSession`` is one
+unit of work that the request or job boundary commits. On SQLite every write
+transaction starts with ``BEGIN IMMEDIATE`` and a process holds at most one write
+connection, so write transactions cannot interleave; WAL lets reads go on beside
+them.
 """
 
 from __future__ import annotations
@@ -32,8 +33,15 @@ class WriteSession(AsyncSession):
     """A session inside a write transaction; its owner commits it, services never do."""
 
 
-def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
-    engine = create_async_engine(url, pool_size=pool_size, max_overflow=0, pool_timeout=300)
+def _sqlite_engine(url: str, *, begin: str | None, pool_size: int) -> AsyncEngine:
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=0,
+        pool_timeout=300,
+        # Autocommit readers have nothing to roll back when handed back to the pool.
+        pool_reset_on_return="rollback" if begin is not None else None,
+    )
 
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -49,9 +57,11 @@ def _sqlite_engine(url: str, *, begin: str, pool_size: int) -> AsyncEngine:
             cursor.execute(pragma)
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql(begin)
+    if begin is not None:
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _on_begin(connection: Any) -> None:
+            connection.exec_driver_sql(begin)
 
     return engine
 
@@ -67,13 +77,16 @@ class Database:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(self.url, begin="BEGIN IMMEDIATE", pool_size=1)
-            self.read_engine = _sqlite_engine(self.url, begin="BEGIN", pool_size=8)
+            # Reads run in autocommit, as on PostgreSQL: each statement its own snapshot.
+            self.read_engine = _sqlite_engine(self.url, begin=None, pool_size=8)
         else:
             self.write_engine = create_async_engine(
                 self.url,
                 pool_size=settings.db_pool_size,
                 max_overflow=settings.db_pool_size,
                 pool_timeout=60,
+                # Autocommit reads have nothing to roll back: skip that round trip.
+                skip_autocommit_rollback=True,
             )
             # Reads skip BEGIN/COMMIT: two fewer round trips, each statement its own snapshot.
             self.read_engine = self.write_engine.execution_options(isolation_level="AUTOCOMMIT")

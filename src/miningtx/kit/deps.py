@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by every router: settings, database, read sessions."""
+"""FastAPI dependencies shared by every router: settings, database, read sessions.
+
+They are all `async def`: FastAPI runs a plain `def` dependency in a thread pool,
+which costs a thread hop per request for nothing.
+"""
 
 from __future__ import annotations
 
@@ -11,18 +15,19 @@ from miningtx.config import Settings
 from miningtx.kit.db import Database, ReadSession
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
 async def read_session(request: Request) -> AsyncIterator[ReadSession]:
-    async with get_db(request).read() as session:
+    db: Database = request.app.state.db
+    async with db.read() as session:
         yield session
 
 

@@ -46,7 +46,7 @@ class PageRequest:
     after_seq: int | None
 
 
-def page_request(
+async def page_request(
     limit: Annotated[
         int, Query(ge=1, le=100, description="Entries per page (default 30, max 100).")
     ] = 30,

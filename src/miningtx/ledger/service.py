@@ -117,9 +117,10 @@ async def post(session: WriteSession, legs: Sequence[Leg], now: datetime) -> lis
     ]
     inserted = (
         await session.execute(
-            insert(LedgerTransfer).returning(
-                LedgerTransfer.seq, LedgerTransfer.id, sort_by_parameter_order=True
-            ),
+            # render_nulls keeps every row in one INSERT even where optional columns are None.
+            insert(LedgerTransfer)
+            .returning(LedgerTransfer.seq, LedgerTransfer.id, sort_by_parameter_order=True)
+            .execution_options(render_nulls=True),
             values,
         )
     ).all()
