@@ -21,7 +21,7 @@ runner = CliRunner()
 
 @pytest.fixture
 def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "cli.db"
+    path = tmp_path / "var" / "fresh" / "cli.db"  # folders that do not exist yet
     monkeypatch.setenv("MTX_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
     get_settings.cache_clear()
     yield path

@@ -18,5 +18,12 @@ def alembic_config(database_url: str) -> Config:
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:
-    """Bring the schema to `revision`. Synchronous: it runs its own event loop."""
+    """Bring the schema to `revision`. Synchronous: it runs its own event loop.
+
+    On SQLite the database file's folder is created first, so a fresh checkout works.
+    """
+    if database_url.startswith("sqlite") and ":///" in database_url:
+        path = database_url.split(":///", 1)[1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(database_url), revision)
