@@ -30,6 +30,7 @@ import shlex
 import shutil
 import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -418,9 +419,32 @@ def _cpu_model() -> str:
     return "unknown CPU"
 
 
+def _code_version() -> str:
+    """The commit measured, and whether the working tree differed from it."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "src", "pyproject.toml"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return f"commit {commit}" + (" with uncommitted changes in src/" if dirty else "")
+
+
 async def machine_notes(pg: postgres.PgServer | None) -> dict[str, str]:
     cpu = _cpu_model()
     notes = {
+        "code": _code_version(),
         "CPU": f"{cpu}, {os.cpu_count()} cores (client, servers and databases share them)",
         "OS": f"{platform.system()} {platform.release()}",
         "Python": platform.python_version(),
