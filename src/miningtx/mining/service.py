@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from miningtx.customers.service import Principal
 from miningtx.kit.db import WriteSession
@@ -47,10 +47,16 @@ async def activate(
     contract = await session.get(MiningContract, contract_id)
     if contract is None or not contract.on_sale:
         raise unknown_contract(contract_id)
-    fleet = (
-        await session.execute(select(Fleet).where(Fleet.id == 1).with_for_update())
-    ).scalar_one()
-    if fleet.sold_mths + contract.hash_mths > fleet.capacity_mths:
+    # Takes the fleet row lock first and claims the hash rate in one statement; a
+    # refusal further down rolls the claim back with the rest of the transaction.
+    claimed = await session.execute(
+        update(Fleet)
+        .where(Fleet.id == 1, Fleet.sold_mths + contract.hash_mths <= Fleet.capacity_mths)
+        .values(sold_mths=Fleet.sold_mths + contract.hash_mths)
+        .returning(Fleet.id)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.first() is None:
         raise sold_out()
     activation_id = new_id("ct")
     legs = [
@@ -79,7 +85,6 @@ async def activate(
         raise (
             sold_out() if short.account_code == Platform.REWARD_POOL else insufficient_balance()
         ) from None
-    fleet.sold_mths += contract.hash_mths
     activation = Activation(
         id=activation_id,
         customer_seq=principal.customer_seq,
