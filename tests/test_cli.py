@@ -139,3 +139,17 @@ def test_demo_prints_a_working_key_and_is_rerunnable(sqlite_env: Path) -> None:
     plain = runner.invoke(app, ["demo"])
     assert "DEMO ONLY" in plain.stdout
     assert "curl http://127.0.0.1:8000/v1/balance" in plain.stdout
+
+
+def test_live_mode_refuses_sandbox_only_commands(
+    sqlite_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MTX_MODE", "live")
+    get_settings.cache_clear()
+
+    customer = mtx("customers", "create", "--email", "l@example.com", "--username", "live_one")
+    key = mtx("keys", "create", "--customer", customer["id"])
+
+    assert key["key"].startswith("mtx_live_")
+    assert "live mode" in mtx_fails("pools", "fund", "rewards", "--amount", "100")
+    assert "sandbox" in mtx_fails("demo")

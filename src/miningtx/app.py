@@ -176,7 +176,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(CatchAllMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    app.add_middleware(AuthRateLimitMiddleware, authenticate=Authenticator(db), limiter=limiter)
+    app.add_middleware(
+        AuthRateLimitMiddleware,
+        authenticate=Authenticator(db, settings.key_prefix),
+        limiter=limiter,
+    )
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

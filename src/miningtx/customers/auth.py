@@ -26,10 +26,13 @@ bearer_scheme = HTTPBearer(
 class Authenticator:
     """Looks a presented key up and records its use at most once a minute."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, key_prefix: str) -> None:
         self.db = db
+        self.key_prefix = key_prefix
 
     async def __call__(self, secret: str) -> Principal | None:
+        if not secret.startswith(self.key_prefix):
+            return None  # a test key never works on a live deployment, nor the reverse
         async with self.db.read_engine.connect() as connection:
             found = await resolve_api_key(connection, secret)
         if found is None:
