@@ -32,12 +32,10 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     rate_limit: str = "120/minute"
     rate_limit_unauthenticated: str = "300/minute"
-    daily_cutoff: str = Field(default="06:00", pattern=r"^([01]\d|2[0-3]):[0-5]\d$")
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
-    webhooks_allow_private_targets: bool = False
 
     @model_validator(mode="after")
     def _check(self) -> Self:

@@ -145,13 +145,6 @@ async def revoke_api_key(session: WriteSession, key_id: str, now: datetime) -> A
     return key
 
 
-async def list_api_keys(session: ReadSession, customer_seq: int) -> list[ApiKey]:
-    rows = await session.scalars(
-        select(ApiKey).where(ApiKey.customer_seq == customer_seq).order_by(ApiKey.seq)
-    )
-    return list(rows)
-
-
 #: Built once: this lookup runs on every authenticated request.
 _KEY_LOOKUP = (
     select(

@@ -1,4 +1,4 @@
-"""FastAPI dependencies shared by every router: settings, database, read sessions.
+"""FastAPI dependencies shared by every router: the database and read sessions.
 
 They are all `async def`: FastAPI runs a plain `def` dependency in a thread pool,
 which costs a thread hop per request for nothing.
@@ -11,13 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from miningtx.config import Settings
 from miningtx.kit.db import Database, ReadSession
-
-
-async def get_settings_dep(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def get_db(request: Request) -> Database:
@@ -31,6 +25,5 @@ async def read_session(request: Request) -> AsyncIterator[ReadSession]:
         yield session
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 DatabaseDep = Annotated[Database, Depends(get_db)]
 ReadDep = Annotated[ReadSession, Depends(read_session, scope="function")]

@@ -182,11 +182,3 @@ async def _store_error(db: Database, record_seq: int, error: ApiError, request: 
 async def _release(db: Database, record_seq: int) -> None:
     async with db.write() as session:
         await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.seq == record_seq))
-
-
-async def purge_expired(session: WriteSession, now: datetime) -> int:
-    """Delete keys past their 24 hours; returns how many."""
-    result = await session.execute(
-        delete(IdempotencyRecord).where(IdempotencyRecord.created_at < now - KEY_LIFETIME)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
