@@ -52,9 +52,16 @@ async def database_url(
         await PostgresTemplate.drop(name)
 
 
+#: The public BIP-39 test mnemonic (Hardhat's and anvil's default). Never for real funds.
+TEST_MNEMONIC = "test test test test test test test test test test test junk"
+#: Its account-level extended public key, m/44'/60'/0': test deposit addresses derive from it.
+TEST_XPUB = "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP"
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
+        "wallet_xpub": TEST_XPUB,
         "rate_limit": "120/minute",
         "rate_limit_unauthenticated": "100000/minute",
         "log_json": True,

@@ -24,7 +24,7 @@ import httpx
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database
-from tests.conftest import make_settings
+from tests.conftest import TEST_XPUB, make_settings
 
 #: The `mtx` console script of the virtualenv running the tests.
 MTX = Path(sys.executable).with_name("mtx")
@@ -86,6 +86,7 @@ def server_environment(database_url: str, overrides: Mapping[str, str]) -> dict[
             "MTX_LOG_LEVEL": "WARNING",
             "MTX_RATE_LIMIT": "120/minute",
             "MTX_RATE_LIMIT_UNAUTHENTICATED": UNAUTHENTICATED_LIMIT,
+            "MTX_WALLET_XPUB": TEST_XPUB,
         }
     )
     environment.update(overrides)

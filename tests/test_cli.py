@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from miningtx.app import create_app
 from miningtx.cli import app
 from miningtx.config import get_settings
+from tests.conftest import TEST_XPUB
 
 runner = CliRunner()
 
@@ -135,6 +136,8 @@ def test_demo_prints_a_working_key_and_is_rerunnable(sqlite_env: Path) -> None:
         "available": "10000.00",
         "in_contracts": "0.00",
         "total_rewards": "0.00",
+        "in_stakes": "0.00",
+        "pending_withdrawals": "0.00",
     }
     plain = runner.invoke(app, ["demo"])
     assert "DEMO ONLY" in plain.stdout
@@ -145,6 +148,7 @@ def test_live_mode_refuses_sandbox_only_commands(
     sqlite_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MTX_MODE", "live")
+    monkeypatch.setenv("MTX_WALLET_XPUB", TEST_XPUB)
     get_settings.cache_clear()
 
     customer = mtx("customers", "create", "--email", "l@example.com", "--username", "live_one")

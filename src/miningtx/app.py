@@ -33,6 +33,9 @@ from miningtx.kit.middleware import (
 )
 from miningtx.kit.ratelimit import RateLimiter
 from miningtx.mining.endpoints import router as mining_router
+from miningtx.partners.endpoints import router as partners_router
+from miningtx.staking.endpoints import router as staking_router
+from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 
 DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
@@ -163,6 +166,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(customers_router, prefix="/v1")
     app.include_router(mining_router, prefix="/v1")
+    app.include_router(staking_router, prefix="/v1")
+    app.include_router(wallet_router, prefix="/v1")
+    app.include_router(partners_router, prefix="/v1")
     if settings.sandbox:
         app.include_router(test_helpers, prefix="/v1")
     _add_operational_routes(app, db)

@@ -11,6 +11,8 @@ from typing import Self
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from miningtx.kit.money import DECIMALS, parse_decimal
+
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
 _RATE = re.compile(r"^\d+\s*/\s*(second|minute|hour|day)$")
 
@@ -36,12 +38,25 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+    #: Account-level extended public key (m/44'/60'/0') that deposit addresses derive from.
+    #: Unset in sandbox: a generated development wallet under `sandbox_wallet_dir` is used.
+    wallet_xpub: str | None = None
+    sandbox_wallet_dir: Path = Path("./var")
+    #: Smallest withdrawal `amount` accepted, and the fee kept from it (USDT strings).
+    withdrawal_min: str = "20.00"
+    withdrawal_fee: str = "1.00"
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         for name in ("rate_limit", "rate_limit_unauthenticated"):
             if not _RATE.match(getattr(self, name)):
                 raise ValueError(f"MTX_{name.upper()} must look like '120/minute'")
+        if parse_decimal(self.withdrawal_fee, DECIMALS) >= parse_decimal(
+            self.withdrawal_min, DECIMALS
+        ):
+            raise ValueError("MTX_WITHDRAWAL_FEE must be below MTX_WITHDRAWAL_MIN")
+        if self.mode is Mode.LIVE and not self.wallet_xpub:
+            raise ValueError("live mode needs MTX_WALLET_XPUB, the wallet's extended public key")
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "MTX_DATABASE_URL must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
@@ -59,6 +74,14 @@ class Settings(BaseSettings):
     @property
     def key_prefix(self) -> str:
         return "mtx_test_" if self.sandbox else "mtx_live_"
+
+    @property
+    def withdrawal_min_units(self) -> int:
+        return parse_decimal(self.withdrawal_min, DECIMALS)
+
+    @property
+    def withdrawal_fee_units(self) -> int:
+        return parse_decimal(self.withdrawal_fee, DECIMALS)
 
     def sqlite_path(self) -> Path | None:
         """The database file on the embedded default, so its folder can be created."""

@@ -114,6 +114,8 @@ async def test_balance_matches_the_documented_shape(env: Env) -> None:
         "available": "2480.75",
         "in_contracts": "0.00",
         "total_rewards": "0.00",
+        "in_stakes": "0.00",
+        "pending_withdrawals": "0.00",
     }
 
 

@@ -96,6 +96,8 @@ async def test_fifty_concurrent_activations_sell_exactly_what_the_balance_covers
             "available": "0.00",
             "in_contracts": "1000.00",
             "total_rewards": "0.00",
+            "in_stakes": "0.00",
+            "pending_withdrawals": "0.00",
         }
         assert listed.status_code == 200
         page = listed.json()
@@ -166,6 +168,8 @@ async def test_fifty_concurrent_retries_of_one_idempotency_key_have_one_effect(
             "available": "9800.00",
             "in_contracts": "200.00",
             "total_rewards": "0.00",
+            "in_stakes": "0.00",
+            "pending_withdrawals": "0.00",
         }
         assert [a["id"] for a in listed.json()["data"]] == [first.json()["id"]]
         assert await platform_balances(

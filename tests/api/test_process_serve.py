@@ -23,6 +23,8 @@ BALANCE = {
     "available": "25.00",
     "in_contracts": "0.00",
     "total_rewards": "0.00",
+    "in_stakes": "0.00",
+    "pending_withdrawals": "0.00",
 }
 BATCH = 10
 #: The second worker may still be importing when the first answers /healthz.

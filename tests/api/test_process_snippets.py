@@ -48,6 +48,8 @@ EXPECTED_BALANCE = {
     "available": "1034.56",
     "in_contracts": "200.00",
     "total_rewards": "0.00",
+    "in_stakes": "0.00",
+    "pending_withdrawals": "0.00",
 }
 
 

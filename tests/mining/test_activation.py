@@ -57,6 +57,8 @@ async def test_activation_pays_price_and_reserves_whole_promise(env: Env) -> Non
         "available": "2400.00",
         "in_contracts": "2600.00",
         "total_rewards": "0.00",
+        "in_stakes": "0.00",
+        "pending_withdrawals": "0.00",
     }
     async with env.db.read() as session:
         fleet = (await session.execute(select(Fleet))).scalar_one()

@@ -39,7 +39,11 @@ async def get_account(session: ReadDep, principal: PrincipalDep) -> AccountOut:
 async def get_balance(session: ReadDep, principal: PrincipalDep) -> BalanceOut:
     row = await repository.balance(session, principal.customer_seq)
     return BalanceOut(
-        available=row.available, in_contracts=row.in_contracts, total_rewards=row.total_rewards
+        available=row.available,
+        in_contracts=row.in_contracts,
+        total_rewards=row.total_rewards,
+        in_stakes=row.in_stakes,
+        pending_withdrawals=row.pending_withdrawals,
     )
 
 

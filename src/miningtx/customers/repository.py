@@ -10,7 +10,10 @@ from sqlalchemy import bindparam, func, select
 from miningtx.kit.db import ReadSession
 from miningtx.kit.pagination import PageRequest
 from miningtx.ledger.accounts import CUSTOMER_AVAILABLE
-from miningtx.models import Activation, Customer, LedgerAccount, LedgerTransfer
+from miningtx.models import Activation, Customer, LedgerAccount, LedgerTransfer, Stake, Withdrawal
+
+#: Withdrawal states whose amount has left `available` but not yet the platform.
+OPEN_WITHDRAWAL_STATES = ("pending", "approved", "broadcast")
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,6 +21,8 @@ class BalanceRow:
     available: int
     in_contracts: int
     total_rewards: int
+    in_stakes: int
+    pending_withdrawals: int
 
 
 _IN_CONTRACTS = (
@@ -25,9 +30,28 @@ _IN_CONTRACTS = (
     .where(Activation.customer_seq == bindparam("customer_seq"), Activation.status == "active")
     .scalar_subquery()
 )
+_IN_STAKES = (
+    select(func.coalesce(func.sum(Stake.amount), 0))
+    .where(Stake.customer_seq == bindparam("customer_seq"), Stake.status == "active")
+    .scalar_subquery()
+)
+_PENDING_WITHDRAWALS = (
+    select(func.coalesce(func.sum(Withdrawal.amount), 0))
+    .where(
+        Withdrawal.customer_seq == bindparam("customer_seq"),
+        Withdrawal.status.in_(OPEN_WITHDRAWAL_STATES),
+    )
+    .scalar_subquery()
+)
 #: Built once: GET /v1/balance is the most frequent read.
 _BALANCE = (
-    select(LedgerAccount.balance, Customer.total_rewards, _IN_CONTRACTS.label("in_contracts"))
+    select(
+        LedgerAccount.balance,
+        Customer.total_rewards,
+        _IN_CONTRACTS.label("in_contracts"),
+        _IN_STAKES.label("in_stakes"),
+        _PENDING_WITHDRAWALS.label("pending_withdrawals"),
+    )
     .join(Customer, Customer.seq == LedgerAccount.customer_seq)
     .where(
         LedgerAccount.customer_seq == bindparam("customer_seq"),
@@ -39,7 +63,13 @@ _BALANCE = (
 async def balance(session: ReadSession, customer_seq: int) -> BalanceRow:
     """All balance figures in one round trip."""
     row = (await session.execute(_BALANCE, {"customer_seq": customer_seq})).one()
-    return BalanceRow(row.balance, int(row.in_contracts), row.total_rewards)
+    return BalanceRow(
+        row.balance,
+        int(row.in_contracts),
+        row.total_rewards,
+        int(row.in_stakes),
+        int(row.pending_withdrawals),
+    )
 
 
 async def customer(session: ReadSession, customer_seq: int) -> Customer:

@@ -47,6 +47,10 @@ class BalanceOut(BaseModel):
     available: AmountOut
     in_contracts: AmountOut = Field(description="Price sum of your active mining contracts.")
     total_rewards: AmountOut = Field(description="All mining rewards credited to you so far.")
+    in_stakes: AmountOut = Field(description="Amounts locked in your active stakes.")
+    pending_withdrawals: AmountOut = Field(
+        description="Withdrawals requested but not yet sent on-chain."
+    )
 
 
 class TransactionOut(BaseModel):

@@ -19,6 +19,8 @@ class Platform(StrEnum):
     REWARD_RESERVED = "platform:reward_reserved"
     STAKING_POOL = "platform:staking_pool"
     STAKING_RESERVED = "platform:staking_reserved"
+    #: Customers' staked amounts while their stakes run.
+    STAKES_LOCKED = "platform:stakes_locked"
     BONUS = "platform:bonus"
     PARTNERS = "platform:partners"
     FEES = "platform:fees"

@@ -5,7 +5,8 @@ from miningtx.models.customers import ApiKey, Customer
 from miningtx.models.idempotency import IdempotencyRecord
 from miningtx.models.ledger import LedgerAccount, LedgerTransfer
 from miningtx.models.mining import Activation, Fleet, MiningContract, MiningReward
-from miningtx.models.wallet import Deposit
+from miningtx.models.staking import Stake, StakingPlan, StakingTerms
+from miningtx.models.wallet import Deposit, DepositAddress, Withdrawal
 
 __all__ = [
     "Activation",
@@ -13,10 +14,15 @@ __all__ = [
     "Base",
     "Customer",
     "Deposit",
+    "DepositAddress",
     "Fleet",
     "IdempotencyRecord",
     "LedgerAccount",
     "LedgerTransfer",
     "MiningContract",
     "MiningReward",
+    "Stake",
+    "StakingPlan",
+    "StakingTerms",
+    "Withdrawal",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, String
+from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miningtx.models.base import Base, SeqKey, UTCDateTime
@@ -13,6 +13,13 @@ from miningtx.models.base import Base, SeqKey, UTCDateTime
 
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        # A referrer is named once, at sign-up, and must be someone else: no cycles can form.
+        CheckConstraint(
+            "referred_by_seq IS NULL OR referred_by_seq <> seq", name="no_self_referral"
+        ),
+        Index("ix_customers_referred_by", "referred_by_seq"),
+    )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -25,6 +32,9 @@ class Customer(Base):
     kyc_status: Mapped[str] = mapped_column(String(16), default="unverified")
     kyc_bonus_credited: Mapped[bool] = mapped_column(Boolean, default=False)
     kyc_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    kyc_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kyc_reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    kyc_rejection_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     #: Running total of mining rewards credited, kept beside each reward transfer.
     total_rewards: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

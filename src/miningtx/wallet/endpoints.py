@@ -12,6 +12,7 @@ from miningtx.models import Deposit
 from miningtx.wallet import service
 from miningtx.wallet.schemas import DepositOut, TestDepositIn
 
+router = APIRouter(tags=["Wallet"], dependencies=auth_dependencies)
 test_helpers = APIRouter(tags=["Sandbox test helpers"], dependencies=auth_dependencies)
 
 

@@ -1,0 +1,1 @@
+"""Partners: referral codes and partner rewards."""

@@ -1,0 +1,1 @@
+"""Staking: plans, stakes, maturity."""
