@@ -19,11 +19,13 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database
+from miningtx.ledger import service as ledger
 from tests.conftest import TEST_XPUB, make_settings
 
 #: The `mtx` console script of the virtualenv running the tests.
@@ -209,3 +211,24 @@ async def run_command(
         await stop(process)
     assert process.returncode is not None
     return process.returncode, out.decode(errors="replace"), err.decode(errors="replace")
+
+
+async def on_own_connection(
+    server: Server, method: str, path: str, **kwargs: Any
+) -> httpx.Response:
+    """One request on a fresh client, so every request in a batch has its own connection."""
+    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0) as client:
+        return await client.request(method, path, **kwargs)
+
+
+async def race(
+    server: Server, count: int, method: str, path: str, **kwargs: Any
+) -> list[httpx.Response]:
+    """`count` identical requests at once, each on its own connection."""
+    requests = (on_own_connection(server, method, path, **kwargs) for _ in range(count))
+    return await asyncio.wait_for(asyncio.gather(*requests), timeout=90.0)
+
+
+async def platform_balances(seed: Seed, *codes: str) -> dict[str, int]:
+    async with seed.db.read() as session:
+        return await ledger.balances(session, list(codes))

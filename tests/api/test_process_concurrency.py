@@ -6,20 +6,17 @@ effect however many copies of the request race each other.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import select
 
-from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Fleet
 from tests.factories import invariant_problems, make_customer, open_for_business
-from tests.servers import Seed, Server, seeding, serve
+from tests.servers import Seed, platform_balances, race, seeding, serve
 
 pytestmark = pytest.mark.slow
 
@@ -28,26 +25,6 @@ REWARDS_FUNDED = 10_000_000_000_000  # open_for_business: 10,000,000.00 USDT
 STARTER_PRICE = 200_000_000
 STARTER_PROMISE = 6_670_000 * 365  # daily reward x duration, reserved at activation
 STARTER_MTHS = 2_800
-
-
-async def on_own_connection(
-    server: Server, method: str, path: str, **kwargs: Any
-) -> httpx.Response:
-    """One request on a fresh client, so every request in a batch has its own connection."""
-    async with httpx.AsyncClient(base_url=server.base_url, timeout=60.0) as client:
-        return await client.request(method, path, **kwargs)
-
-
-async def race(
-    server: Server, count: int, method: str, path: str, **kwargs: Any
-) -> list[httpx.Response]:
-    requests = (on_own_connection(server, method, path, **kwargs) for _ in range(count))
-    return await asyncio.wait_for(asyncio.gather(*requests), timeout=90.0)
-
-
-async def platform_balances(seed: Seed, *codes: str) -> dict[str, int]:
-    async with seed.db.read() as session:
-        return await ledger.balances(session, list(codes))
 
 
 async def sold_mths(seed: Seed) -> int:

@@ -1,0 +1,248 @@
+"""Staking rules: a stake locks its amount and reserves its whole yield up front.
+
+Creating a stake moves the amount from the customer's `available` to the platform's
+stakes_locked account and reserves `payout - amount` from the staking pool, in one
+ledger post. At maturity the locked amount and the reservation are paid out together
+as one `stake_payout` credit, exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from miningtx.customers.service import Principal
+from miningtx.kit.db import WriteSession
+from miningtx.kit.errors import ApiError, invalid
+from miningtx.kit.ids import new_id
+from miningtx.kit.money import format_amount
+from miningtx.ledger import service as ledger
+from miningtx.ledger.accounts import Platform, customer_available
+from miningtx.models import Customer, Stake, StakingPlan, StakingTerms
+from miningtx.staking import repository
+
+#: Shortest and longest lock periods a stake may have; the ROI curve's fixed end points.
+MIN_DAYS = 30
+MAX_DAYS = 365
+#: 100 percent in the units of `roi_e4` (0.0001 percent).
+HUNDRED_PERCENT_E4 = 1_000_000
+
+
+def sold_out() -> ApiError:
+    return ApiError(409, "sold_out", "The operator cannot fund this stake's return right now.")
+
+
+def insufficient_balance() -> ApiError:
+    return ApiError(402, "insufficient_balance", "Your balance is too low to stake this amount.")
+
+
+def days_out_of_range() -> ApiError:
+    return invalid("days", f"days must be an integer from {MIN_DAYS} to {MAX_DAYS}.")
+
+
+def interpolate_roi(plans: Sequence[StakingPlan], days: int) -> int | None:
+    """ROI in 0.0001 percent for `days`: linear between neighbouring plan points, truncated.
+
+    `plans` must be ordered by days. None when `days` lies outside the curve's span.
+    """
+    below = [p for p in plans if p.days <= days]
+    above = [p for p in plans if p.days >= days]
+    if not below or not above:
+        return None
+    p0, p1 = below[-1], above[0]
+    if p0.days == p1.days:
+        return p0.roi_e4
+    return p0.roi_e4 + (p1.roi_e4 - p0.roi_e4) * (days - p0.days) // (p1.days - p0.days)
+
+
+def payout_of(amount: int, roi_e4: int) -> int:
+    """amount x (100 + roi) / 100, truncated to micro-USDT."""
+    return amount * (HUNDRED_PERCENT_E4 + roi_e4) // HUNDRED_PERCENT_E4
+
+
+async def create_stake(
+    session: WriteSession, principal: Principal, amount: int, days: int, now: datetime
+) -> Stake:
+    """Lock `amount` for `days` at the current terms and reserve its yield from the pool.
+
+    400 outside the amount limits or the ROI curve; 409 sold_out when the staking pool
+    cannot fund the yield, 402 when the customer's balance is short. Nothing moves on
+    refusal.
+    """
+    terms, plans = await repository.plans(session)
+    if amount < terms.min_amount:
+        raise ApiError(
+            400,
+            "amount_below_minimum",
+            f"The minimum stake is {format_amount(terms.min_amount)} USDT.",
+            param="amount",
+        )
+    if amount > terms.max_amount:
+        raise ApiError(
+            400,
+            "amount_above_maximum",
+            f"The maximum stake is {format_amount(terms.max_amount)} USDT.",
+            param="amount",
+        )
+    roi_e4 = interpolate_roi(plans, days)
+    if roi_e4 is None:
+        raise invalid(
+            "days",
+            f"days must be from {plans[0].days} to {plans[-1].days}."
+            if plans
+            else "Staking is not offered right now.",
+        )
+    payout = payout_of(amount, roi_e4)
+    stake_id = new_id("stk")
+    legs: list[ledger.Leg] = []
+    if payout > amount:
+        # Reservation first: a short pool is sold_out even when the customer is short too.
+        legs.append(
+            ledger.Leg(
+                debit=Platform.STAKING_POOL,
+                credit=Platform.STAKING_RESERVED,
+                amount=payout - amount,
+                kind="stake_reservation",
+                idempotency_key=f"{stake_id}:reserve",
+                reference=stake_id,
+            )
+        )
+    legs.append(
+        ledger.Leg(
+            debit=customer_available(principal.customer_id),
+            credit=Platform.STAKES_LOCKED,
+            amount=amount,
+            kind="stake",
+            idempotency_key=f"{stake_id}:lock",
+            customer_seq=principal.customer_seq,
+            direction="debit",
+            reference=stake_id,
+        )
+    )
+    try:
+        await ledger.post(session, legs, now)
+    except ledger.InsufficientFunds as short:
+        raise (
+            sold_out() if short.account_code == Platform.STAKING_POOL else insufficient_balance()
+        ) from None
+    stake = Stake(
+        id=stake_id,
+        customer_seq=principal.customer_seq,
+        amount=amount,
+        days=days,
+        roi_e4=roi_e4,
+        payout=payout,
+        status="active",
+        start_time=now,
+        end_time=now + timedelta(days=days),
+    )
+    session.add(stake)
+    await session.flush()
+    return stake
+
+
+async def complete_stake(session: WriteSession, stake_id: str, now: datetime) -> Stake | None:
+    """Credit a due stake's whole payout and mark it completed, exactly once.
+
+    The guarded UPDATE claims the stake, so concurrent workers cannot both pay it.
+    Returns None when the stake is unknown, already completed or not yet due.
+    """
+    stake = await session.scalar(
+        update(Stake)
+        .where(Stake.id == stake_id, Stake.status == "active", Stake.end_time <= now)
+        .values(status="completed", completed_at=now)
+        .returning(Stake)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    if stake is None:
+        return None
+    customer_id = (
+        await session.execute(select(Customer.id).where(Customer.seq == stake.customer_seq))
+    ).scalar_one()
+    # The locked amount joins the reserved yield so the customer sees one credit of the payout.
+    posted = await ledger.post(
+        session,
+        [
+            ledger.Leg(
+                debit=Platform.STAKES_LOCKED,
+                credit=Platform.STAKING_RESERVED,
+                amount=stake.amount,
+                kind="stake_release",
+                idempotency_key=f"{stake.id}:release",
+                reference=stake.id,
+            ),
+            ledger.Leg(
+                debit=Platform.STAKING_RESERVED,
+                credit=customer_available(customer_id),
+                amount=stake.payout,
+                kind="stake_payout",
+                idempotency_key=f"{stake.id}:payout",
+                customer_seq=stake.customer_seq,
+                direction="credit",
+                reference=stake.id,
+            ),
+        ],
+        now,
+    )
+    stake.payout_transfer_seq = posted[-1].seq
+    await session.flush()
+    return stake
+
+
+async def set_terms(
+    session: WriteSession, *, min_amount: int | None = None, max_amount: int | None = None
+) -> StakingTerms:
+    """Change the amount limits of new stakes; running stakes keep theirs."""
+    terms = (
+        await session.execute(select(StakingTerms).where(StakingTerms.id == 1).with_for_update())
+    ).scalar_one()
+    new_min = terms.min_amount if min_amount is None else min_amount
+    new_max = terms.max_amount if max_amount is None else max_amount
+    if new_min <= 0:
+        raise invalid("min_amount", "min_amount must be positive.")
+    if new_max <= 0:
+        raise invalid("max_amount", "max_amount must be positive.")
+    if new_min > new_max:
+        raise invalid(
+            "min_amount" if min_amount is not None else "max_amount",
+            f"min_amount ({format_amount(new_min)}) must not exceed "
+            f"max_amount ({format_amount(new_max)}).",
+        )
+    terms.min_amount, terms.max_amount = new_min, new_max
+    await session.flush()
+    return terms
+
+
+async def set_plan(session: WriteSession, days: int, roi_e4: int) -> StakingPlan:
+    """Add or change a point of the ROI curve; running stakes keep their ROI."""
+    if not MIN_DAYS <= days <= MAX_DAYS:
+        raise days_out_of_range()
+    if roi_e4 < 0:
+        raise invalid("roi_e4", "The ROI must not be negative.")
+    plan = await session.get(StakingPlan, days, with_for_update=True)
+    if plan is None:
+        plan = StakingPlan(days=days, roi_e4=roi_e4)
+        session.add(plan)
+    else:
+        plan.roi_e4 = roi_e4
+    await session.flush()
+    return plan
+
+
+async def remove_plan(session: WriteSession, days: int) -> None:
+    """Remove an inner point of the ROI curve; its end points always stay."""
+    plan = await session.get(StakingPlan, days, with_for_update=True)
+    if plan is None:
+        raise ApiError(404, "resource_missing", f"No staking plan for {days} days.", param="days")
+    if days in (MIN_DAYS, MAX_DAYS):
+        raise ApiError(
+            409,
+            "conflict",
+            f"The {MIN_DAYS}- and {MAX_DAYS}-day plans are the curve's end points and stay; "
+            "change their ROI instead.",
+            param="days",
+        )
+    await session.delete(plan)
+    await session.flush()
