@@ -37,6 +37,7 @@ from miningtx.partners.endpoints import router as partners_router
 from miningtx.staking.endpoints import router as staking_router
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
+from miningtx.wallet.keys import resolve_wallet_xpub
 
 DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
 request withdrawals and monitor partner earnings. All monetary amounts are USDT,
@@ -163,6 +164,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     app.state.limiter = limiter
+    # Deposit addresses derive from this; a bad key stops start-up here, not at first use.
+    app.state.wallet_xpub = resolve_wallet_xpub(settings)
 
     app.include_router(customers_router, prefix="/v1")
     app.include_router(mining_router, prefix="/v1")

@@ -1,29 +1,36 @@
-"""HTTP routes for the caller's account, balance and transaction history."""
+"""HTTP routes for the caller's account, KYC submission, balance and transaction history."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
-from miningtx.customers import repository
+from miningtx.customers import kyc, repository
 from miningtx.customers.auth import PrincipalDep, auth_dependencies
 from miningtx.customers.schemas import (
     AccountOut,
     BalanceOut,
+    KycIn,
     TransactionOut,
     TransactionsOut,
     TransactionType,
 )
-from miningtx.kit.deps import ReadDep
+from miningtx.kit.deps import DatabaseDep, ReadDep
+from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
+from miningtx.models import Customer
 
 router = APIRouter(tags=["Account"], dependencies=auth_dependencies)
 
 
 @router.get("/account", summary="Your account")
 async def get_account(session: ReadDep, principal: PrincipalDep) -> AccountOut:
-    c = await repository.customer(session, principal.customer_seq)
+    return render_account(await repository.customer(session, principal.customer_seq))
+
+
+def render_account(c: Customer) -> AccountOut:
     return AccountOut(
         id=c.id,
         username=c.username,
@@ -33,6 +40,31 @@ async def get_account(session: ReadDep, principal: PrincipalDep) -> AccountOut:
         referral_code=c.referral_code,
         created_at=c.created_at,
     )
+
+
+@router.post(
+    "/account/kyc",
+    summary="Submit your KYC details for review",
+    response_model=AccountOut,
+    responses={409: {}},
+)
+async def submit_kyc(
+    body: KycIn, request: Request, principal: PrincipalDep, db: DatabaseDep
+) -> JSONResponse:
+    """Your KYC becomes `pending` until the operator decides. Allowed while `unverified` or
+    after a rejection; 409 `conflict` while under review or once verified."""
+    async with unit_of_work(request, db, principal.customer_seq) as work:
+        customer = await kyc.submit_kyc(
+            work.session,
+            principal.customer_seq,
+            full_name=body.full_name,
+            date_of_birth=body.date_of_birth,
+            country=body.country,
+            document_type=body.document_type,
+            document_number=body.document_number,
+            now=work.now,
+        )
+        return await work.respond(200, render_account(customer))
 
 
 @router.get("/balance", summary="Your balances")

@@ -14,6 +14,7 @@ from miningtx.kit.money import format_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Activation, Fleet, MiningContract
+from miningtx.partners import service as partners
 
 
 def unknown_contract(contract_id: str) -> ApiError:
@@ -41,8 +42,9 @@ async def activate(
 ) -> Activation:
     """Buy `contract_id` for the customer: pay its price, reserve its whole promised reward.
 
-    Locks the fleet row, then the touched ledger rows in id order. Refuses with
-    409 sold_out when capacity or the reward pool is short, 402 when the customer is.
+    A referred customer's activation also pays their referrer's partner reward. Locks
+    the fleet row, then the touched ledger rows in id order. Refuses with 409 sold_out
+    when capacity, the reward pool or the partner budget is short, 402 when the customer is.
     """
     contract = await session.get(MiningContract, contract_id)
     if contract is None or not contract.on_sale:
@@ -79,11 +81,24 @@ async def activate(
             reference=activation_id,
         ),
     ]
+    # The referrer's reward goes in the same post, so every row locks together in id order.
+    partner = await partners.partner_leg(
+        session,
+        referee_seq=principal.customer_seq,
+        activation_id=activation_id,
+        price=contract.price,
+    )
+    if partner is not None:
+        legs.append(partner)
     try:
         await ledger.post(session, legs, now)
     except ledger.InsufficientFunds as short:
+        if short.account_code == Platform.PARTNERS and partner is not None:
+            await partners.report_budget_exhausted(session, partner)
         raise (
-            sold_out() if short.account_code == Platform.REWARD_POOL else insufficient_balance()
+            sold_out()
+            if short.account_code in (Platform.REWARD_POOL, Platform.PARTNERS)
+            else insufficient_balance()
         ) from None
     activation = Activation(
         id=activation_id,

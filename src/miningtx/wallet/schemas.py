@@ -1,4 +1,4 @@
-"""Bodies of the deposit routes."""
+"""Bodies of the deposit and withdrawal routes."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountIn, AmountOut
 
 Network = Literal["bsc", "polygon"]
+WithdrawalStatus = Literal[
+    "pending", "approved", "broadcast", "processed", "rejected", "cancelled", "failed"
+]
 
 
 class TestDepositIn(BaseModel):
@@ -29,3 +32,51 @@ class DepositOut(BaseModel):
     tx_hash: str | None
     created_at: Timestamp
     credited_at: Timestamp | None
+
+
+class DepositsOut(BaseModel):
+    data: list[DepositOut]
+    has_more: bool
+    next_cursor: str | None
+
+
+class DepositAddressOut(BaseModel):
+    network: Network
+    token: Literal["USDT"] = "USDT"  # noqa: S105  # the asset, not a credential
+    address: str = Field(
+        examples=["0x9f3c5B1e0a3d4A6c2E7b8F9d0C1a2B3c4D5eA21b"],
+        description="Your deposit address (EIP-55). The same address serves bsc and polygon.",
+    )
+    min_deposit: AmountOut = Field(description="Smaller deposits are recorded, not credited.")
+
+
+class WithdrawalIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    amount: AmountIn = Field(description="USDT leaving your balance; amount - fee is sent.")
+    network: Network
+    address: str = Field(
+        description="Destination EVM address: 0x + 40 hex digits, EIP-55 checksummed "
+        "when it mixes upper and lower case.",
+        examples=["0x52908400098527886E0F7030069857D2E4169EE7"],
+    )
+
+
+class WithdrawalOut(BaseModel):
+    id: str = Field(examples=["wd_4a9c..."])
+    amount: AmountOut
+    network: Network
+    status: WithdrawalStatus
+    requested_at: Timestamp
+    address: str
+    fee: AmountOut = Field(description="Kept from amount to pay for the on-chain transfer.")
+    net_amount: AmountOut = Field(description="amount - fee: what the address receives.")
+    tx_hash: str | None
+    processed_at: Timestamp | None
+    failure_reason: str | None
+
+
+class WithdrawalsOut(BaseModel):
+    data: list[WithdrawalOut]
+    has_more: bool
+    next_cursor: str | None

@@ -1,18 +1,39 @@
-"""Deposit rules: a confirmed deposit moves funds from the network's treasury to the customer."""
+"""Wallet rules: deposit addresses, deposits credited from the treasury, withdrawals.
+
+A withdrawal's amount leaves the customer's `available` for the platform's pending
+withdrawals account when requested; it leaves the platform (to the network's
+treasury, minus the fee kept as platform fees) once processed, or returns to the
+customer when the withdrawal is cancelled, rejected or fails. Every status change is a
+guarded UPDATE on the expected status, so two racing decisions cannot both win and no
+withdrawal is ever refunded twice, or refunded after it was approved for sending.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+
+from miningtx.config import Settings
+from miningtx.customers.service import Principal
 from miningtx.kit.db import WriteSession
-from miningtx.kit.errors import ApiError
+from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import UNITS_PER_USDT, format_amount
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import customer_available, treasury
-from miningtx.models import Deposit
+from miningtx.ledger.accounts import Platform, customer_available, treasury
+from miningtx.models import Deposit, DepositAddress, Withdrawal
+from miningtx.wallet import repository
+from miningtx.wallet.keys import AddressError, checksummed_address, derive_address
+from miningtx.wallet.payouts import PayoutSender, SimulatedChain
 
 MIN_DEPOSIT = 10 * UNITS_PER_USDT
+REASON_MAX_LENGTH = 200
+_TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
 def below_minimum() -> ApiError:
@@ -21,6 +42,33 @@ def below_minimum() -> ApiError:
         "amount_below_minimum",
         f"Deposits below {format_amount(MIN_DEPOSIT)} USDT are not credited.",
         param="amount",
+    )
+
+
+def withdrawal_below_minimum(minimum: int) -> ApiError:
+    return ApiError(
+        400,
+        "amount_below_minimum",
+        f"Withdrawals start at {format_amount(minimum)} USDT.",
+        param="amount",
+    )
+
+
+def kyc_required() -> ApiError:
+    return ApiError(
+        403, "kyc_required", "Withdrawals need a verified identity: complete KYC first."
+    )
+
+
+def insufficient_balance() -> ApiError:
+    return ApiError(402, "insufficient_balance", "Your balance is too low for this withdrawal.")
+
+
+def wrong_state(withdrawal: Withdrawal, expected: tuple[str, ...]) -> ApiError:
+    return ApiError(
+        409,
+        "conflict",
+        f"Withdrawal {withdrawal.id} is {withdrawal.status}, not {' or '.join(expected)}.",
     )
 
 
@@ -66,3 +114,283 @@ async def credit_deposit(
     session.add(deposit)
     await session.flush()
     return deposit
+
+
+async def assign_deposit_address(
+    session: WriteSession, customer_seq: int, xpub: str, now: datetime
+) -> DepositAddress:
+    """The customer's one deposit address, allocated on first use.
+
+    Index = customer seq under `xpub`, so it is stable and never shared. A concurrent
+    first call may insert it first: the unique key refuses ours and we return theirs.
+    """
+    existing = await repository.deposit_address(session, customer_seq)
+    if existing is not None:
+        return existing
+    row = DepositAddress(
+        customer_seq=customer_seq,
+        derivation_index=customer_seq,
+        address=derive_address(xpub, customer_seq),
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        existing = await repository.deposit_address(session, customer_seq)
+        if existing is None:
+            raise
+        return existing
+    return row
+
+
+@dataclass(frozen=True, slots=True)
+class WithdrawalTerms:
+    """The deployment's withdrawal minimum and fee, in micro-USDT."""
+
+    min_amount: int
+    fee: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WithdrawalTerms:
+        return cls(settings.withdrawal_min_units, settings.withdrawal_fee_units)
+
+
+async def request_withdrawal(
+    session: WriteSession,
+    principal: Principal,
+    *,
+    amount: int,
+    network: str,
+    address: str,
+    terms: WithdrawalTerms,
+    now: datetime,
+) -> Withdrawal:
+    """Hold `amount` from the customer's available balance and queue it for review.
+
+    Checks, in order: the address (400), the minimum (400), verified KYC (403), the
+    balance (402). A refusal writes nothing.
+    """
+    try:
+        destination = checksummed_address(address)
+    except AddressError as error:
+        raise invalid("address", str(error)) from None
+    if amount < terms.min_amount:
+        raise withdrawal_below_minimum(terms.min_amount)
+    if await repository.customer_kyc_status(session, principal.customer_seq) != "verified":
+        raise kyc_required()
+    withdrawal_id = new_id("wd")
+    try:
+        await ledger.post(
+            session,
+            [
+                ledger.Leg(
+                    debit=customer_available(principal.customer_id),
+                    credit=Platform.PENDING_WITHDRAWALS,
+                    amount=amount,
+                    kind="withdrawal",
+                    idempotency_key=f"{withdrawal_id}:hold",
+                    customer_seq=principal.customer_seq,
+                    direction="debit",
+                    reference=withdrawal_id,
+                )
+            ],
+            now,
+        )
+    except ledger.InsufficientFunds:
+        raise insufficient_balance() from None
+    withdrawal = Withdrawal(
+        id=withdrawal_id,
+        customer_seq=principal.customer_seq,
+        network=network,
+        address=destination,
+        amount=amount,
+        fee=terms.fee,
+        status="pending",
+        requested_at=now,
+    )
+    session.add(withdrawal)
+    await session.flush()
+    return withdrawal
+
+
+async def _transition(
+    session: WriteSession,
+    withdrawal_id: str,
+    expected: tuple[str, ...],
+    values: dict[str, Any],
+    *,
+    customer_seq: int | None = None,
+) -> Withdrawal:
+    """Move a withdrawal out of one of the `expected` statuses in one guarded UPDATE.
+
+    Only one of several racing transitions can match the status it expects; the
+    others see 409 conflict (or 404 for an id that is not there, or not theirs).
+    """
+    query = update(Withdrawal).where(
+        Withdrawal.id == withdrawal_id, Withdrawal.status.in_(expected)
+    )
+    if customer_seq is not None:
+        query = query.where(Withdrawal.customer_seq == customer_seq)
+    moved = (
+        await session.execute(
+            query.values(**values).returning(Withdrawal),
+            execution_options={"populate_existing": True, "synchronize_session": False},
+        )
+    ).scalar_one_or_none()
+    if moved is not None:
+        return moved
+    current = await repository.find_withdrawal(session, withdrawal_id, customer_seq)
+    if current is None:
+        raise not_found("withdrawal", "withdrawal_id")
+    raise wrong_state(current, expected)
+
+
+async def _refund(session: WriteSession, withdrawal: Withdrawal, now: datetime) -> None:
+    """Return a withdrawal's whole amount (fee included) to the customer's available."""
+    customer_id = await repository.customer_id(session, withdrawal.customer_seq)
+    await ledger.post(
+        session,
+        [
+            ledger.Leg(
+                debit=Platform.PENDING_WITHDRAWALS,
+                credit=customer_available(customer_id),
+                amount=withdrawal.amount,
+                kind="withdrawal",
+                # One refund per withdrawal, whichever path ends it: a second wall
+                # behind the guarded status change.
+                idempotency_key=f"{withdrawal.id}:refund",
+                customer_seq=withdrawal.customer_seq,
+                direction="credit",
+                reference=withdrawal.id,
+            )
+        ],
+        now,
+    )
+
+
+def _checked_reason(reason: str | None) -> str | None:
+    reason = (reason or "").strip() or None
+    if reason is not None and (len(reason) > REASON_MAX_LENGTH or not reason.isprintable()):
+        raise invalid("reason", f"Reasons are at most {REASON_MAX_LENGTH} printable characters.")
+    return reason
+
+
+async def cancel_withdrawal(
+    session: WriteSession, principal: Principal, withdrawal_id: str, now: datetime
+) -> Withdrawal:
+    """The customer takes back a withdrawal still pending review; its amount returns."""
+    withdrawal = await _transition(
+        session,
+        withdrawal_id,
+        ("pending",),
+        {"status": "cancelled", "decided_at": now},
+        customer_seq=principal.customer_seq,
+    )
+    await _refund(session, withdrawal, now)
+    return withdrawal
+
+
+async def approve_withdrawal(
+    session: WriteSession, withdrawal_id: str, now: datetime, *, simulate_chain: bool
+) -> Withdrawal:
+    """The operator approves a pending withdrawal for sending.
+
+    With `simulate_chain` (sandbox) the simulated network sends it at once, so it goes
+    on through broadcast to processed in this same transaction.
+    """
+    withdrawal = await _transition(
+        session, withdrawal_id, ("pending",), {"status": "approved", "decided_at": now}
+    )
+    if simulate_chain:
+        withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
+        withdrawal = await settle_withdrawal(session, withdrawal.id, now)
+    return withdrawal
+
+
+async def send_payout(
+    session: WriteSession, withdrawal: Withdrawal, sender: PayoutSender, now: datetime
+) -> Withdrawal:
+    """Hand an approved withdrawal to `sender` and record its transaction hash."""
+    tx_hash = await sender.send(withdrawal)
+    return await mark_broadcast(session, withdrawal.id, tx_hash, now)
+
+
+async def reject_withdrawal(
+    session: WriteSession, withdrawal_id: str, now: datetime, reason: str | None = None
+) -> Withdrawal:
+    """The operator refuses a pending withdrawal; its whole amount returns to the customer."""
+    reason = _checked_reason(reason)
+    withdrawal = await _transition(
+        session,
+        withdrawal_id,
+        ("pending",),
+        {"status": "rejected", "decided_at": now, "failure_reason": reason},
+    )
+    await _refund(session, withdrawal, now)
+    return withdrawal
+
+
+async def mark_broadcast(
+    session: WriteSession, withdrawal_id: str, tx_hash: str, now: datetime
+) -> Withdrawal:
+    """Record the transaction that sends an approved withdrawal (approved -> broadcast)."""
+    if not _TX_HASH.match(tx_hash):
+        raise invalid("tx_hash", "A transaction hash is 0x followed by 64 hexadecimal digits.")
+    return await _transition(
+        session,
+        withdrawal_id,
+        ("approved",),
+        {"status": "broadcast", "broadcast_at": now, "tx_hash": tx_hash.lower()},
+    )
+
+
+async def settle_withdrawal(session: WriteSession, withdrawal_id: str, now: datetime) -> Withdrawal:
+    """A broadcast withdrawal is final on-chain (broadcast -> processed).
+
+    `amount - fee` leaves the platform through the network's treasury; the fee stays
+    as platform earnings.
+    """
+    withdrawal = await _transition(
+        session, withdrawal_id, ("broadcast",), {"status": "processed", "processed_at": now}
+    )
+    legs = [
+        ledger.Leg(
+            debit=Platform.PENDING_WITHDRAWALS,
+            credit=treasury(withdrawal.network),
+            amount=withdrawal.amount - withdrawal.fee,
+            kind="withdrawal_settlement",
+            idempotency_key=f"{withdrawal.id}:settle",
+            reference=withdrawal.id,
+        )
+    ]
+    if withdrawal.fee > 0:
+        legs.append(
+            ledger.Leg(
+                debit=Platform.PENDING_WITHDRAWALS,
+                credit=Platform.FEES,
+                amount=withdrawal.fee,
+                kind="withdrawal_fee",
+                idempotency_key=f"{withdrawal.id}:fee",
+                reference=withdrawal.id,
+            )
+        )
+    await ledger.post(session, legs, now)
+    return withdrawal
+
+
+async def fail_withdrawal(
+    session: WriteSession, withdrawal_id: str, reason: str, now: datetime
+) -> Withdrawal:
+    """An approved or broadcast withdrawal could not be sent; its amount returns."""
+    checked = _checked_reason(reason)
+    if checked is None:
+        raise invalid("reason", "Say why the withdrawal failed.")
+    withdrawal = await _transition(
+        session,
+        withdrawal_id,
+        ("approved", "broadcast"),
+        {"status": "failed", "failure_reason": checked},
+    )
+    await _refund(session, withdrawal, now)
+    return withdrawal
