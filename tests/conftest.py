@@ -19,6 +19,9 @@ from miningtx.config import Settings
 from miningtx.kit.db import Database
 from tests.databases import PostgresTemplate, SqliteTemplate, pg_url
 
+#: Fixtures shared by the CLI tests (`sqlite_env`).
+pytest_plugins = ["tests.operator_cli"]
+
 
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
@@ -55,7 +58,10 @@ async def database_url(
 #: The public BIP-39 test mnemonic (Hardhat's and anvil's default). Never for real funds.
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
 #: Its account-level extended public key, m/44'/60'/0': test deposit addresses derive from it.
-TEST_XPUB = "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP"
+TEST_XPUB = (
+    "xpub6Ce9NcJvTk36xtLSrJLZqE7wtgA5deCeYs7rSQtreh4cj6ByPtrg9sD7"
+    "V2FNFLPnf8heNP3FGkeV9qwfzvZNSd54JoNXVsXFYSYwHsnJxqP"
+)
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

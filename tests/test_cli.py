@@ -3,56 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from typer.testing import CliRunner
 
-from miningtx.app import create_app
 from miningtx.cli import app
 from miningtx.config import get_settings
 from tests.conftest import TEST_XPUB
-
-runner = CliRunner()
-
-
-@pytest.fixture
-def sqlite_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    path = tmp_path / "var" / "fresh" / "cli.db"  # folders that do not exist yet
-    monkeypatch.setenv("MTX_DATABASE_URL", f"sqlite+aiosqlite:///{path}")
-    get_settings.cache_clear()
-    yield path
-    get_settings.cache_clear()
-
-
-def mtx(*args: str) -> dict[str, Any]:
-    result = runner.invoke(app, [*args, "--json"])
-    assert result.exit_code == 0, result.output
-    data: dict[str, Any] = json.loads(result.stdout)
-    return data
-
-
-def mtx_fails(*args: str) -> str:
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 1, result.output
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1
-    return lines[0]
-
-
-async def balance_with(key: str) -> dict[str, Any]:
-    app_ = create_app(get_settings())
-    transport = httpx.ASGITransport(app=app_)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        response = await client.get("/v1/balance", headers={"Authorization": f"Bearer {key}"})
-    await app_.state.db.dispose()
-    assert response.status_code == 200
-    body: dict[str, Any] = response.json()
-    return body
+from tests.operator_cli import balance_with, mtx, mtx_fails, runner
 
 
 def test_customers_and_keys(sqlite_env: Path) -> None:
@@ -133,7 +91,7 @@ def test_demo_prints_a_working_key_and_is_rerunnable(sqlite_env: Path) -> None:
     assert mtx("ledger", "check")["ok"] is True
     assert asyncio.run(balance_with(second["api_key"])) == {
         "currency": "USDT",
-        "available": "10000.00",
+        "available": "10010.00",  # the deposit and the KYC welcome bonus
         "in_contracts": "0.00",
         "total_rewards": "0.00",
         "in_stakes": "0.00",

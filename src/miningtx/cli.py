@@ -18,9 +18,11 @@ from rich.table import Table
 from sqlalchemy import select
 
 from miningtx.config import Settings, get_settings
+from miningtx.customers import kyc
 from miningtx.customers import service as customers
+from miningtx.customers.kyc import KycDecision
 from miningtx.kit.clock import rfc3339, utcnow
-from miningtx.kit.db import Database, WriteSession
+from miningtx.kit.db import Database, ReadSession, WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.kit.ids import new_id
 from miningtx.kit.migrate import upgrade
@@ -34,7 +36,12 @@ from miningtx.kit.money import (
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS
 from miningtx.mining import service as mining
-from miningtx.models import Customer, Fleet, MiningContract
+from miningtx.models import Customer, Fleet, MiningContract, Withdrawal
+from miningtx.solvency import SolvencyReport, solvency_report
+from miningtx.staking import repository as staking_repo
+from miningtx.staking import service as staking
+from miningtx.wallet import repository as wallet_repo
+from miningtx.wallet import service as wallet
 
 app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
@@ -43,6 +50,10 @@ catalog_app = typer.Typer(help="Mining contracts for sale.", no_args_is_help=Tru
 capacity_app = typer.Typer(help="Fleet capacity in TH/s.", no_args_is_help=True)
 pools_app = typer.Typer(help="Reward pools and budgets.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)
+kyc_app = typer.Typer(help="KYC review.", no_args_is_help=True)
+withdrawals_app = typer.Typer(help="Withdrawal review.", no_args_is_help=True)
+staking_app = typer.Typer(help="Staking limits and ROI plans.", no_args_is_help=True)
+catalog_app.add_typer(staking_app, name="staking")
 for sub, name in (
     (customers_app, "customers"),
     (keys_app, "keys"),
@@ -50,6 +61,8 @@ for sub, name in (
     (capacity_app, "capacity"),
     (pools_app, "pools"),
     (ledger_app, "ledger"),
+    (kyc_app, "kyc"),
+    (withdrawals_app, "withdrawals"),
 ):
     app.add_typer(sub, name=name)
 
@@ -397,6 +410,295 @@ def ledger_check(as_json: JsonOpt = False) -> None:
     )
     if problems:
         raise typer.Exit(1)
+
+
+@app.command()
+def solvency(as_json: JsonOpt = False) -> None:
+    """Liabilities against assets per network, coverage ratio, pools and reserves.
+
+    Also proves the ledger invariants and that every reserve matches what it backs;
+    exits 1 when anything fails.
+    """
+
+    async def work(db: Database) -> SolvencyReport:
+        async with db.snapshot() as session:
+            return await solvency_report(session)
+
+    report = run(work)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        _print_solvency(report)
+    if not report.ok:
+        if not as_json:
+            typer.echo("error: the platform is NOT solvent or its books do not hold", err=True)
+        raise typer.Exit(1)
+
+
+def _print_solvency(report: SolvencyReport) -> None:
+    table = Table("", "USDT", title="Solvency")
+    sections = (
+        ("Liabilities", report.liabilities, report.total_liabilities),
+        ("Assets (treasury per network)", report.assets, report.total_assets),
+        ("Pools and budgets (operator funds)", report.pools, None),
+        ("Operator earnings", report.earnings, None),
+    )
+    for title, values, total in sections:
+        table.add_row(f"[bold]{title}[/bold]", "")
+        for name, units in values.items():
+            table.add_row(f"  {name}", format_amount(units))
+        if total is not None:
+            table.add_row("  [bold]total[/bold]", format_amount(total))
+    table.add_row("[bold]Coverage ratio[/bold]", report.coverage or "n/a (nothing owed)")
+    out.print(table)
+    for problem in report.problems:
+        typer.echo(f"problem: {problem}", err=True)
+    if not report.problems:
+        out.print("Ledger invariants hold and every reserve matches what it backs.")
+
+
+def _kyc_dict(c: Customer) -> dict[str, Any]:
+    return _customer_dict(c) | {
+        "kyc_bonus_credited": c.kyc_bonus_credited,
+        "kyc_submitted_at": rfc3339(c.kyc_submitted_at) if c.kyc_submitted_at else None,
+        "kyc_details": c.kyc_details,
+    }
+
+
+@kyc_app.command("list")
+def kyc_list(as_json: JsonOpt = False) -> None:
+    """Show the customers whose KYC awaits a decision, oldest first."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            rows = await session.scalars(
+                select(Customer)
+                .where(Customer.kyc_status == "pending")
+                .order_by(Customer.kyc_submitted_at)
+            )
+            return [_kyc_dict(c) for c in rows]
+
+    rows = run(work)
+    if as_json:
+        typer.echo(json.dumps({"pending": rows}, indent=2))
+        return
+    table = Table("id", "username", "submitted", "name", "country", "document")
+    for r in rows:
+        details = r["kyc_details"] or {}
+        table.add_row(
+            r["id"],
+            r["username"],
+            r["kyc_submitted_at"] or "",
+            str(details.get("full_name", "")),
+            str(details.get("country", "")),
+            str(details.get("document_type", "")),
+        )
+    out.print(table)
+
+
+@kyc_app.command("approve")
+def kyc_approve(
+    customer_id: Annotated[str, typer.Argument(help="Customer id (usr_...).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Verify a pending KYC and pay the 10 USDT welcome bonus from the bonus budget (once)."""
+
+    async def work(db: Database) -> KycDecision:
+        async with db.write() as session:
+            return await kyc.approve_kyc(session, customer_id, utcnow())
+
+    decision = run(work)
+    text = (
+        f"{customer_id} was already verified; no second bonus."
+        if decision.already_verified
+        else f"{customer_id} verified; welcome bonus {format_amount(kyc.KYC_BONUS)} USDT credited."
+    )
+    emit(
+        as_json,
+        _kyc_dict(decision.customer)
+        | {"bonus_paid": decision.bonus_paid, "already_verified": decision.already_verified},
+        text,
+    )
+
+
+@kyc_app.command("reject")
+def kyc_reject(
+    customer_id: Annotated[str, typer.Argument(help="Customer id (usr_...).")],
+    reason: Annotated[str | None, typer.Option(help="Shown to the customer.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a pending KYC; the customer may submit again."""
+
+    async def work(db: Database) -> Customer:
+        async with db.write() as session:
+            return await kyc.reject_kyc(session, customer_id, utcnow(), reason)
+
+    customer = run(work)
+    emit(as_json, _kyc_dict(customer), f"{customer_id} KYC rejected.")
+
+
+def _withdrawal_dict(w: Withdrawal) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "status": w.status,
+        "amount": format_amount(w.amount),
+        "fee": format_amount(w.fee),
+        "net_amount": format_amount(w.amount - w.fee),
+        "network": w.network,
+        "address": w.address,
+        "requested_at": rfc3339(w.requested_at),
+        "tx_hash": w.tx_hash,
+        "failure_reason": w.failure_reason,
+    }
+
+
+@withdrawals_app.command("list")
+def withdrawals_list(
+    status: Annotated[str, typer.Option(help="pending, approved, broadcast, ...")] = "pending",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show withdrawals in one status (default: those awaiting review), oldest first."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            return [_withdrawal_dict(w) for w in await wallet_repo.list_for_review(session, status)]
+
+    rows = run(work)
+    if as_json:
+        typer.echo(json.dumps({"withdrawals": rows}, indent=2))
+        return
+    table = Table("id", "status", "amount", "fee", "network", "address")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["status"],
+            r["amount"],
+            r["fee"],
+            r["network"],
+            r["address"],
+            r["requested_at"],
+        )
+    out.print(table)
+
+
+@withdrawals_app.command("approve")
+def withdrawals_approve(
+    withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a pending withdrawal. Sandbox: the simulated network sends it at once."""
+    settings = get_settings()
+
+    async def work(db: Database) -> Withdrawal:
+        async with db.write() as session:
+            return await wallet.approve_withdrawal(
+                session, withdrawal_id, utcnow(), simulate_chain=settings.sandbox
+            )
+
+    withdrawal = run(work)
+    emit(as_json, _withdrawal_dict(withdrawal), f"{withdrawal_id} is now {withdrawal.status}.")
+
+
+@withdrawals_app.command("reject")
+def withdrawals_reject(
+    withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
+    reason: Annotated[str | None, typer.Option(help="Shown to the customer.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a pending withdrawal; its amount returns to the customer's balance."""
+
+    async def work(db: Database) -> Withdrawal:
+        async with db.write() as session:
+            return await wallet.reject_withdrawal(session, withdrawal_id, utcnow(), reason)
+
+    withdrawal = run(work)
+    emit(
+        as_json,
+        _withdrawal_dict(withdrawal),
+        f"{withdrawal_id} rejected; {format_amount(withdrawal.amount)} USDT returned.",
+    )
+
+
+async def _staking_dict(session: ReadSession | WriteSession) -> dict[str, Any]:
+    terms, plans = await staking_repo.plans(session)
+    return {
+        "min_amount": format_amount(terms.min_amount),
+        "max_amount": format_amount(terms.max_amount),
+        "plans": [{"days": p.days, "roi_percent": format_decimal(p.roi_e4, 4)} for p in plans],
+    }
+
+
+def _emit_staking(as_json: bool, data: dict[str, Any]) -> None:
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    out.print(f"Stakes from {data['min_amount']} to {data['max_amount']} USDT")
+    table = Table("days", "ROI %")
+    for plan in data["plans"]:
+        table.add_row(str(plan["days"]), plan["roi_percent"])
+    out.print(table)
+
+
+@staking_app.command("show")
+def staking_show(as_json: JsonOpt = False) -> None:
+    """Show the stake limits and the ROI curve's plan points."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.read() as session:
+            return await _staking_dict(session)
+
+    _emit_staking(as_json, run(work))
+
+
+@staking_app.command("limits")
+def staking_limits(
+    min_amount: Annotated[str | None, typer.Option("--min", help="USDT")] = None,
+    max_amount: Annotated[str | None, typer.Option("--max", help="USDT")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the smallest and largest stake. Existing stakes keep their terms."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            await staking.set_terms(
+                session,
+                min_amount=amount_arg(min_amount) if min_amount else None,
+                max_amount=amount_arg(max_amount) if max_amount else None,
+            )
+            return await _staking_dict(session)
+
+    _emit_staking(as_json, run(work))
+
+
+@staking_app.command("set-plan")
+def staking_set_plan(
+    days: Annotated[int, typer.Argument(help="Lock period in days, 30-365.")],
+    roi_percent: Annotated[str, typer.Argument(help="Return in percent, up to 4 decimals.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Add or change a point of the ROI curve; days in between are interpolated."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            await staking.set_plan(session, days, parse_decimal(roi_percent, 4))
+            return await _staking_dict(session)
+
+    _emit_staking(as_json, run(work))
+
+
+@staking_app.command("remove-plan")
+def staking_remove_plan(
+    days: Annotated[int, typer.Argument(help="The plan point to remove.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Remove an inner point of the ROI curve (30 and 365 days stay)."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            await staking.remove_plan(session, days)
+            return await _staking_dict(session)
+
+    _emit_staking(as_json, run(work))
 
 
 @app.command()

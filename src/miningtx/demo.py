@@ -1,4 +1,5 @@
-"""Demo data for the embedded default: funded pools, fleet capacity, a customer with a deposit.
+"""Demo data for the embedded default: funded pools, fleet capacity, a verified customer
+with a deposit.
 
 Everything here is generated, sandbox-only and marked as demo data.
 """
@@ -6,10 +7,13 @@ Everything here is generated, sandbox-only and marked as demo data.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 
 from miningtx.config import Settings
+from miningtx.customers import kyc
 from miningtx.customers import service as customers
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
@@ -31,6 +35,13 @@ POOLS = {
 }
 CAPACITY_MTHS = 10_000 * 1000
 DEMO_DEPOSIT = 10_000 * UNITS_PER_USDT
+DEMO_KYC: dict[str, Any] = {
+    "full_name": "Demo Customer",
+    "date_of_birth": date(1990, 1, 1),
+    "country": "GB",
+    "document_type": "passport",
+    "document_number": "DEMO-0001",
+}
 
 
 @dataclass(frozen=True)
@@ -63,6 +74,9 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
                 amount=DEMO_DEPOSIT,
                 now=now,
             )
+            # Verified, so the demo customer can try withdrawals; approval pays the bonus.
+            await kyc.submit_kyc(session, customer.seq, now=now, **DEMO_KYC)
+            await kyc.approve_kyc(session, customer.id, now)
         _, secret = await customers.create_api_key(
             session, customer, prefix=settings.key_prefix, now=now, name="demo"
         )

@@ -96,6 +96,18 @@ class Database:
         self._write = async_sessionmaker(
             self.write_engine, class_=WriteSession, expire_on_commit=False, autoflush=True
         )
+        # SQLite: the writer's BEGIN IMMEDIATE holds writers off for the few statements of a
+        # report. PostgreSQL: a read-only REPEATABLE READ transaction, one snapshot throughout.
+        snapshot_engine = (
+            self.write_engine
+            if self.is_sqlite
+            else self.write_engine.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
+        )
+        self._snapshot = async_sessionmaker(
+            snapshot_engine, class_=ReadSession, expire_on_commit=False, autoflush=False
+        )
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[ReadSession]:
@@ -106,6 +118,12 @@ class Database:
     async def write(self) -> AsyncIterator[WriteSession]:
         """One unit of work: commits when the block ends, rolls back if it raises."""
         async with self._write() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def snapshot(self) -> AsyncIterator[ReadSession]:
+        """Several queries that all see one consistent state (reports, invariant checks)."""
+        async with self._snapshot() as session, session.begin():
             yield session
 
     async def dispose(self) -> None:
