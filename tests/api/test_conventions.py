@@ -273,3 +273,44 @@ async def test_health_readiness_and_metrics(env: Env) -> None:
     assert metrics.status_code == 200
     assert 'mtx_http_requests_total{method="GET",route="/v1/balance",status="200"}' in metrics.text
     assert "mtx_http_request_duration_seconds_bucket" in metrics.text
+
+
+POST_ROUTES = [
+    "/v1/contracts/activate",
+    "/v1/staking/stakes",
+    "/v1/withdrawals",
+    "/v1/account/kyc",
+    "/v1/test_helpers/deposits",
+]
+GARBAGE_BODIES: list[object] = [
+    [],
+    "text",
+    5,
+    None,
+    {},
+    {"unexpected": 1},
+    {"amount": {"nested": True}, "days": 10**30, "network": ["bsc"]},
+    {"contract_id": None, "address": 12, "full_name": ["x"]},
+]
+
+
+@pytest.mark.parametrize("path", POST_ROUTES)
+async def test_garbage_bodies_are_400_with_param_on_every_post_route(env: Env, path: str) -> None:
+    alice = await make_customer(env.db, env.settings, deposit="500.00")
+
+    responses = [
+        await env.client.post(path, json=body, headers=alice.auth) for body in GARBAGE_BODIES
+    ]
+
+    for body, response in zip(GARBAGE_BODIES, responses, strict=True):
+        assert response.status_code == 400, (body, response.text)
+        assert response.json()["error"]["code"] == "invalid_request"
+        assert response.json()["error"]["param"], (body, response.text)
+    balance = (await env.client.get("/v1/balance", headers=alice.auth)).json()
+    assert balance["available"] == "500.00"
+    transactions = (await env.client.get("/v1/transactions", headers=alice.auth)).json()["data"]
+    assert len(transactions) == 1
+    assert (await env.client.get("/v1/account", headers=alice.auth)).json()["kyc_status"] == (
+        "unverified"
+    )
+    assert await invariant_problems(env.db) == []
