@@ -17,7 +17,7 @@ from miningtx.customers.schemas import (
     TransactionsOut,
     TransactionType,
 )
-from miningtx.kit.deps import DatabaseDep, ReadDep
+from miningtx.kit.deps import DatabaseDep, ReadConnectionDep, ReadDep
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
 from miningtx.models import Customer
@@ -68,8 +68,8 @@ async def submit_kyc(
 
 
 @router.get("/balance", summary="Your balances")
-async def get_balance(session: ReadDep, principal: PrincipalDep) -> BalanceOut:
-    row = await repository.balance(session, principal.customer_seq)
+async def get_balance(connection: ReadConnectionDep, principal: PrincipalDep) -> BalanceOut:
+    row = await repository.balance(connection, principal.customer_seq)
     return BalanceOut(
         available=row.available,
         in_contracts=row.in_contracts,

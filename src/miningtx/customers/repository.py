@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from miningtx.kit.db import ReadSession
 from miningtx.kit.pagination import PageRequest
@@ -60,9 +61,9 @@ _BALANCE = (
 )
 
 
-async def balance(session: ReadSession, customer_seq: int) -> BalanceRow:
-    """All balance figures in one round trip."""
-    row = (await session.execute(_BALANCE, {"customer_seq": customer_seq})).one()
+async def balance(connection: AsyncConnection, customer_seq: int) -> BalanceRow:
+    """All balance figures in one round trip, on a bare connection (the hottest read)."""
+    row = (await connection.execute(_BALANCE, {"customer_seq": customer_seq})).one()
     return BalanceRow(
         row.balance,
         int(row.in_contracts),

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from miningtx.kit.db import Database, ReadSession
 
@@ -25,5 +26,13 @@ async def read_session(request: Request) -> AsyncIterator[ReadSession]:
         yield session
 
 
+async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    db: Database = request.app.state.db
+    async with db.read_engine.connect() as connection:
+        yield connection
+
+
 DatabaseDep = Annotated[Database, Depends(get_db)]
 ReadDep = Annotated[ReadSession, Depends(read_session, scope="function")]
+#: A bare autocommit connection, for the hottest single-statement reads: no ORM session.
+ReadConnectionDep = Annotated[AsyncConnection, Depends(read_connection, scope="function")]
