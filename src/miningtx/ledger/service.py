@@ -80,8 +80,11 @@ async def post(session: WriteSession, legs: Sequence[Leg], now: datetime) -> lis
         if leg.amount <= 0:
             raise ValueError(f"transfer amounts must be positive, got {leg.amount}")
     codes = {leg.debit for leg in legs} | {leg.credit for leg in legs}
+    # Plain Core statements on the transaction's connection: the ORM's DML machinery
+    # (identity-map sync, bulk-insert bookkeeping) costs CPU here and buys nothing.
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             select(LedgerAccount.seq, LedgerAccount.code, LedgerAccount.balance)
             .where(LedgerAccount.code.in_(codes))
             .order_by(LedgerAccount.seq)
@@ -116,7 +119,7 @@ async def post(session: WriteSession, legs: Sequence[Leg], now: datetime) -> lis
         for leg in legs
     ]
     inserted = (
-        await session.execute(
+        await connection.execute(
             # render_nulls keeps every row in one INSERT even where optional columns are None.
             insert(LedgerTransfer)
             .returning(LedgerTransfer.seq, LedgerTransfer.id, sort_by_parameter_order=True)
@@ -128,7 +131,7 @@ async def post(session: WriteSession, legs: Sequence[Leg], now: datetime) -> lis
     for leg in legs:
         delta[seq_of[leg.debit]] = delta.get(seq_of[leg.debit], 0) - leg.amount
         delta[seq_of[leg.credit]] = delta.get(seq_of[leg.credit], 0) + leg.amount
-    await session.execute(
+    await connection.execute(
         update(LedgerAccount)
         .where(LedgerAccount.seq.in_(delta))
         .values(balance=LedgerAccount.balance + case(delta, value=LedgerAccount.seq, else_=0))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from miningtx.customers.service import Principal
 from miningtx.kit.db import WriteSession
@@ -15,6 +15,22 @@ from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Activation, Fleet, MiningContract
 from miningtx.partners import service as partners
+
+_CONTRACT_ON_SALE = select(
+    MiningContract.id,
+    MiningContract.name,
+    MiningContract.price,
+    MiningContract.hash_mths,
+    MiningContract.daily_reward,
+    MiningContract.duration_days,
+).where(MiningContract.id == bindparam("id"), MiningContract.on_sale.is_(True))
+_CLAIM_CAPACITY = (
+    update(Fleet)
+    .where(Fleet.id == 1, Fleet.sold_mths + bindparam("hash_mths") <= Fleet.capacity_mths)
+    .values(sold_mths=Fleet.sold_mths + bindparam("hash_mths"))
+    .returning(Fleet.id)
+)
+_INSERT_ACTIVATION = insert(Activation).returning(Activation.seq)
 
 
 def unknown_contract(contract_id: str) -> ApiError:
@@ -46,18 +62,15 @@ async def activate(
     the fleet row, then the touched ledger rows in id order. Refuses with 409 sold_out
     when capacity, the reward pool or the partner budget is short, 402 when the customer is.
     """
-    contract = await session.get(MiningContract, contract_id)
-    if contract is None or not contract.on_sale:
+    # Core statements on the transaction's connection: this is the hottest write path,
+    # and the ORM's unit of work would only add CPU to three plain statements.
+    connection = await session.connection()
+    contract = (await connection.execute(_CONTRACT_ON_SALE, {"id": contract_id})).one_or_none()
+    if contract is None:
         raise unknown_contract(contract_id)
     # Takes the fleet row lock first and claims the hash rate in one statement; a
     # refusal further down rolls the claim back with the rest of the transaction.
-    claimed = await session.execute(
-        update(Fleet)
-        .where(Fleet.id == 1, Fleet.sold_mths + contract.hash_mths <= Fleet.capacity_mths)
-        .values(sold_mths=Fleet.sold_mths + contract.hash_mths)
-        .returning(Fleet.id)
-        .execution_options(synchronize_session=False)
-    )
+    claimed = await connection.execute(_CLAIM_CAPACITY, {"hash_mths": contract.hash_mths})
     if claimed.first() is None:
         raise sold_out()
     activation_id = new_id("ct")
@@ -100,22 +113,23 @@ async def activate(
             if short.account_code in (Platform.REWARD_POOL, Platform.PARTNERS)
             else insufficient_balance()
         ) from None
-    activation = Activation(
-        id=activation_id,
-        customer_seq=principal.customer_seq,
-        contract_id=contract.id,
-        contract_name=contract.name,
-        price=contract.price,
-        hash_mths=contract.hash_mths,
-        daily_reward=contract.daily_reward,
-        duration_days=contract.duration_days,
-        rewards_paid=0,
-        status="active",
-        activated_at=now,
-    )
-    session.add(activation)
-    await session.flush()
-    return activation
+    terms = {
+        "id": activation_id,
+        "customer_seq": principal.customer_seq,
+        "contract_id": contract.id,
+        "contract_name": contract.name,
+        "price": contract.price,
+        "hash_mths": contract.hash_mths,
+        "daily_reward": contract.daily_reward,
+        "duration_days": contract.duration_days,
+        "rewards_paid": 0,
+        "status": "active",
+        "activated_at": now,
+        "expired_at": None,
+    }
+    seq = (await connection.execute(_INSERT_ACTIVATION, terms)).scalar_one()
+    # The row as inserted, for the caller to render; it is not attached to the session.
+    return Activation(seq=seq, **terms)
 
 
 async def set_capacity(session: WriteSession, capacity_mths: int) -> Fleet:
