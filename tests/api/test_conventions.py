@@ -243,14 +243,36 @@ async def test_openapi_describes_every_route_body_and_error(env: Env) -> None:
         "/v1/rewards",
         "/v1/transactions",
         "/v1/test_helpers/deposits",
+        "/v1/account/kyc",
+        "/v1/deposits",
+        "/v1/deposits/address",
+        "/v1/staking/plans",
+        "/v1/staking/stakes",
+        "/v1/staking/stakes/{stake_id}",
+        "/v1/withdrawals",
+        "/v1/withdrawals/{withdrawal_id}",
+        "/v1/withdrawals/{withdrawal_id}/cancel",
+        "/v1/partners",
         "/healthz",
         "/readyz",
     ):
         assert path in paths, path
-    activate = paths["/v1/contracts/activate"]["post"]
-    assert "requestBody" in activate
-    for status in ("200", "400", "401", "402", "404", "409", "429"):
-        assert status in activate["responses"], status
+    declared = {
+        ("post", "/v1/contracts/activate"): ("200", "400", "401", "402", "404", "409", "429"),
+        ("post", "/v1/staking/stakes"): ("200", "400", "401", "402", "409", "429"),
+        ("post", "/v1/withdrawals"): ("200", "400", "401", "402", "403", "429"),
+        ("post", "/v1/withdrawals/{withdrawal_id}/cancel"): ("200", "404", "409"),
+        ("post", "/v1/account/kyc"): ("200", "400", "401", "409"),
+        ("get", "/v1/contracts/activations/{activation_id}"): ("200", "404"),
+        ("get", "/v1/staking/stakes/{stake_id}"): ("200", "404"),
+        ("get", "/v1/withdrawals/{withdrawal_id}"): ("200", "404"),
+    }
+    for (method, path), statuses in declared.items():
+        operation = paths[path][method]
+        if method == "post" and not path.endswith("/cancel"):
+            assert "requestBody" in operation, path
+        for status in statuses:
+            assert status in operation["responses"], (path, status)
     assert "422" not in str(spec)
     assert "ErrorEnvelope" in spec["components"]["schemas"]
     assert spec["components"]["securitySchemes"]

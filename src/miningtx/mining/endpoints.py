@@ -95,7 +95,11 @@ async def list_activations(
     )
 
 
-@router.get("/contracts/activations/{activation_id}", summary="Get one of your contracts")
+@router.get(
+    "/contracts/activations/{activation_id}",
+    summary="Get one of your contracts",
+    responses={404: {}},
+)
 async def get_activation(
     session: ReadDep,
     principal: PrincipalDep,

@@ -81,7 +81,7 @@ async def list_stakes(
     )
 
 
-@router.get("/staking/stakes/{stake_id}", summary="Get one of your stakes")
+@router.get("/staking/stakes/{stake_id}", summary="Get one of your stakes", responses={404: {}})
 async def get_stake(
     session: ReadDep,
     principal: PrincipalDep,

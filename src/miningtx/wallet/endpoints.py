@@ -134,7 +134,9 @@ async def list_withdrawals(
     )
 
 
-@router.get("/withdrawals/{withdrawal_id}", summary="Get one of your withdrawals")
+@router.get(
+    "/withdrawals/{withdrawal_id}", summary="Get one of your withdrawals", responses={404: {}}
+)
 async def get_withdrawal(
     session: ReadDep, principal: PrincipalDep, withdrawal_id: WithdrawalIdPath
 ) -> WithdrawalOut:
