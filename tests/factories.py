@@ -90,6 +90,12 @@ async def open_for_business(
     await set_capacity(db, ths)
 
 
+async def balances(db: Database, *codes: str) -> dict[str, int]:
+    """Ledger account balances by code, in micro-USDT."""
+    async with db.read() as session:
+        return await ledger.balances(session, list(codes))
+
+
 async def invariant_problems(db: Database) -> list[str]:
     async with db.read() as session:
         return await ledger.check_invariants(session)

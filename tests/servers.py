@@ -25,7 +25,6 @@ import httpx
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database
-from miningtx.ledger import service as ledger
 from tests.conftest import TEST_XPUB, make_settings
 
 #: The `mtx` console script of the virtualenv running the tests.
@@ -227,8 +226,3 @@ async def race(
     """`count` identical requests at once, each on its own connection."""
     requests = (on_own_connection(server, method, path, **kwargs) for _ in range(count))
     return await asyncio.wait_for(asyncio.gather(*requests), timeout=90.0)
-
-
-async def platform_balances(seed: Seed, *codes: str) -> dict[str, int]:
-    async with seed.db.read() as session:
-        return await ledger.balances(session, list(codes))

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Fleet
-from tests.factories import invariant_problems, make_customer, open_for_business
-from tests.servers import Seed, platform_balances, race, seeding, serve
+from tests.factories import balances, invariant_problems, make_customer, open_for_business
+from tests.servers import Seed, race, seeding, serve
 
 pytestmark = pytest.mark.slow
 
@@ -83,8 +83,8 @@ async def test_fifty_concurrent_activations_sell_exactly_what_the_balance_covers
         assert {a["id"] for a in page["data"]} == {a["id"] for a in sold}
         assert len({a["id"] for a in sold}) == 5
 
-        assert await platform_balances(
-            seed,
+        assert await balances(
+            seed.db,
             customer_available(alice.id),
             Platform.SALES,
             Platform.REWARD_POOL,
@@ -149,8 +149,8 @@ async def test_fifty_concurrent_retries_of_one_idempotency_key_have_one_effect(
             "pending_withdrawals": "0.00",
         }
         assert [a["id"] for a in listed.json()["data"]] == [first.json()["id"]]
-        assert await platform_balances(
-            seed, customer_available(bob.id), Platform.SALES, Platform.REWARD_RESERVED
+        assert await balances(
+            seed.db, customer_available(bob.id), Platform.SALES, Platform.REWARD_RESERVED
         ) == {
             customer_available(bob.id): 10_000_000_000 - STARTER_PRICE,
             Platform.SALES: STARTER_PRICE,

@@ -15,8 +15,8 @@ from miningtx.kit.errors import ApiError
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Customer
 from tests.conftest import Env
-from tests.factories import CustomerWithKey, fund_pool, invariant_problems, make_customer
-from tests.partners.factories import balances, transfers
+from tests.factories import CustomerWithKey, balances, fund_pool, invariant_problems, make_customer
+from tests.partners.factories import transfers
 
 KYC: dict[str, Any] = {
     "full_name": "Satoshi Nakamoto",
@@ -175,7 +175,7 @@ async def test_approval_pays_the_welcome_bonus_once(env: Env) -> None:
         ("bonus", "10.00", "credit", alice.id)
     ]
     assert len(await transfers(env.db, "bonus")) == 1
-    after = await balances(env.db, [Platform.BONUS, customer_available(alice.id)])
+    after = await balances(env.db, Platform.BONUS, customer_available(alice.id))
     assert after == {Platform.BONUS: 15_000_000, customer_available(alice.id): 110_000_000}
     verified_again = await submit(env, alice)
     assert verified_again.status_code == 409
@@ -229,7 +229,7 @@ async def test_only_a_pending_kyc_can_be_decided(env: Env) -> None:
     assert (rejected.value.status, rejected.value.code) == (409, "conflict")
     assert (await stored(env, bob.id)).kyc_status == "rejected"
     assert await transfers(env.db, "bonus") == []
-    assert (await balances(env.db, [Platform.BONUS]))[Platform.BONUS] == 10_000_000
+    assert (await balances(env.db, Platform.BONUS))[Platform.BONUS] == 10_000_000
 
 
 async def test_a_short_bonus_budget_refuses_approval_and_nothing_moves(env: Env) -> None:
@@ -245,7 +245,7 @@ async def test_a_short_bonus_budget_refuses_approval_and_nothing_moves(env: Env)
         with pytest.raises(ApiError) as short:
             await kyc.approve_kyc(session, alice.id, utcnow())
     customer = await stored(env, alice.id)
-    before_funding = await balances(env.db, codes)
+    before_funding = await balances(env.db, *codes)
 
     assert (empty.value.status, empty.value.code) == (409, "budget_exhausted")
     assert empty.value.message == (
@@ -263,7 +263,7 @@ async def test_a_short_bonus_budget_refuses_approval_and_nothing_moves(env: Env)
     decision = await approve(env, alice.id)
 
     assert decision.bonus_paid is True
-    assert await balances(env.db, codes) == {
+    assert await balances(env.db, *codes) == {
         Platform.BONUS: 0,
         customer_available(alice.id): 60_000_000,
     }
@@ -288,7 +288,7 @@ async def test_concurrent_approvals_pay_the_bonus_once(env: Env) -> None:
     assert sum(d.bonus_paid for d in decisions) == 1
     assert sum(d.already_verified for d in decisions) == 9
     assert len(await transfers(env.db, "bonus")) == 1
-    assert await balances(env.db, [Platform.BONUS, customer_available(alice.id)]) == {
+    assert await balances(env.db, Platform.BONUS, customer_available(alice.id)) == {
         Platform.BONUS: 990_000_000,
         customer_available(alice.id): 10_000_000,
     }

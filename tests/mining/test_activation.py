@@ -4,22 +4,17 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Fleet
 from tests.conftest import Env
 from tests.factories import (
+    balances,
     fund_pool,
     invariant_problems,
     make_customer,
     open_for_business,
     set_capacity,
 )
-
-
-async def balances(env: Env, *codes: str) -> dict[str, int]:
-    async with env.db.read() as session:
-        return await ledger.balances(session, list(codes))
 
 
 async def test_activation_pays_price_and_reserves_whole_promise(env: Env) -> None:
@@ -39,7 +34,7 @@ async def test_activation_pays_price_and_reserves_whole_promise(env: Env) -> Non
     assert body["activated_at"].endswith("Z")
     assert set(body) >= {"id", "contract", "status", "daily_reward", "activated_at"}
     after = await balances(
-        env,
+        env.db,
         customer_available(alice.id),
         Platform.SALES,
         Platform.REWARD_POOL,
@@ -79,7 +74,7 @@ async def test_short_balance_is_402_and_nothing_moves(env: Env) -> None:
     assert (
         response.json()["error"]["message"] == "Your balance is too low to activate this contract."
     )
-    assert (await balances(env, customer_available(bob.id)))[
+    assert (await balances(env.db, customer_available(bob.id)))[
         customer_available(bob.id)
     ] == 2_599_999_999
     listed = (await env.client.get("/v1/contracts/activations", headers=bob.auth)).json()
@@ -98,7 +93,9 @@ async def test_unfunded_reward_pool_is_sold_out(env: Env) -> None:
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sold_out"
-    after = await balances(env, customer_available(carol.id), Platform.REWARD_POOL, Platform.SALES)
+    after = await balances(
+        env.db, customer_available(carol.id), Platform.REWARD_POOL, Platform.SALES
+    )
     assert after[customer_available(carol.id)] == 3_000_000_000
     assert after[Platform.REWARD_POOL] == 47_449_990_000
     assert after[Platform.SALES] == 0

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import func, select
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database
-from miningtx.ledger import service as ledger
 from miningtx.models import Activation, Fleet, LedgerTransfer
 from tests.factories import CustomerWithKey, make_customer
 
@@ -22,11 +19,6 @@ async def referred_pair(
         db, settings, deposit=deposit, referral_code=referrer.referral_code
     )
     return referrer, referee
-
-
-async def balances(db: Database, codes: Sequence[str]) -> dict[str, int]:
-    async with db.read() as session:
-        return await ledger.balances(session, list(codes))
 
 
 async def transfers(db: Database, kind: str | None = None) -> list[LedgerTransfer]:

@@ -11,14 +11,14 @@ from miningtx.kit.errors import ApiError
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.partners import service as partners
 from tests.conftest import Env
-from tests.factories import fund_pool, invariant_problems, make_customer, open_for_business
-from tests.partners.factories import (
-    activation_count,
+from tests.factories import (
     balances,
-    referred_pair,
-    sold_mths,
-    transfers,
+    fund_pool,
+    invariant_problems,
+    make_customer,
+    open_for_business,
 )
+from tests.partners.factories import activation_count, referred_pair, sold_mths, transfers
 
 REWARDS_FUNDED = 10_000_000_000_000  # open_for_business: 10,000,000.00 USDT
 
@@ -66,7 +66,7 @@ async def test_the_referrer_earns_16_percent_of_each_price(env: Env) -> None:
     referee_balance = (await env.client.get("/v1/balance", headers=referee.auth)).json()
     assert (referee_balance["available"], referee_balance["in_contracts"]) == ("0.00", "9800.00")
     assert await balances(
-        env.db, [Platform.PARTNERS, Platform.SALES, customer_available(referrer.id)]
+        env.db, Platform.PARTNERS, Platform.SALES, customer_available(referrer.id)
     ) == {
         Platform.PARTNERS: 3_432_000_000,
         Platform.SALES: 9_800_000_000,
@@ -94,7 +94,7 @@ async def test_a_customer_without_referrer_pays_nobody_and_needs_no_budget(env: 
 
     assert response.status_code == 200, response.text
     assert await transfers(env.db, "partner_reward") == []
-    assert (await balances(env.db, [Platform.PARTNERS]))[Platform.PARTNERS] == 0
+    assert (await balances(env.db, Platform.PARTNERS))[Platform.PARTNERS] == 0
     assert (await env.client.get("/v1/partners", headers=alice.auth)).json()["partners"] == 0
     assert await invariant_problems(env.db) == []
 
@@ -111,7 +111,7 @@ async def test_a_short_partner_budget_is_sold_out_and_nothing_moves(env: Env) ->
         Platform.PARTNERS,
         Platform.SALES,
     ]
-    before = await balances(env.db, codes)
+    before = await balances(env.db, *codes)
     transfers_before = len(await transfers(env.db))
 
     with structlog.testing.capture_logs() as logs:
@@ -121,7 +121,7 @@ async def test_a_short_partner_budget_is_sold_out_and_nothing_moves(env: Env) ->
 
     assert response.status_code == 409
     assert response.json()["error"]["code"] == "sold_out"
-    assert await balances(env.db, codes) == before
+    assert await balances(env.db, *codes) == before
     assert before[customer_available(referee.id)] == 200_000_000
     assert before[Platform.REWARD_POOL] == REWARDS_FUNDED
     assert before[Platform.PARTNERS] == 31_999_999
@@ -145,7 +145,7 @@ async def test_a_short_partner_budget_is_sold_out_and_nothing_moves(env: Env) ->
         "/v1/contracts/activate", json={"contract_id": "starter"}, headers=referee.auth
     )
     assert retried.status_code == 200
-    assert (await balances(env.db, [Platform.PARTNERS]))[Platform.PARTNERS] == 0
+    assert (await balances(env.db, Platform.PARTNERS))[Platform.PARTNERS] == 0
     assert await invariant_problems(env.db) == []
 
 
@@ -171,7 +171,7 @@ async def test_an_idempotent_replay_pays_one_partner_reward(env: Env) -> None:
     assert (await env.client.get("/v1/partners", headers=referrer.auth)).json()[
         "partner_rewards"
     ] == "32.00"
-    assert await balances(env.db, [Platform.PARTNERS, customer_available(referee.id)]) == {
+    assert await balances(env.db, Platform.PARTNERS, customer_available(referee.id)) == {
         Platform.PARTNERS: 968_000_000,
         customer_available(referee.id): 800_000_000,
     }

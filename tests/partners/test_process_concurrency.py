@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from miningtx.ledger.accounts import Platform, customer_available
-from tests.factories import fund_pool, invariant_problems, open_for_business
-from tests.partners.factories import balances, referred_pair, sold_mths, transfers
+from tests.factories import balances, fund_pool, invariant_problems, open_for_business
+from tests.partners.factories import referred_pair, sold_mths, transfers
 from tests.servers import on_own_connection, seeding, serve
 
 pytestmark = pytest.mark.slow
@@ -64,7 +64,9 @@ async def test_twenty_concurrent_activations_pay_one_partner_reward_each(
         assert {t.amount for t in rewards} == {STARTER_PARTNER_REWARD}
         assert await balances(
             seed.db,
-            [customer_available(referee.id), customer_available(referrer.id), Platform.PARTNERS],
+            customer_available(referee.id),
+            customer_available(referrer.id),
+            Platform.PARTNERS,
         ) == {
             customer_available(referee.id): 0,
             customer_available(referrer.id): 5 * STARTER_PARTNER_REWARD,

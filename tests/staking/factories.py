@@ -9,7 +9,6 @@ import httpx
 from sqlalchemy import select
 
 from miningtx.kit.db import Database
-from miningtx.ledger import service as ledger
 from miningtx.models import Stake
 from miningtx.staking import service as staking
 from tests.conftest import Env
@@ -49,11 +48,6 @@ async def stored_stake(db: Database, stake_id: str) -> Stake:
     """The stake's row, with its exact (sub-second) times."""
     async with db.read() as session:
         return (await session.execute(select(Stake).where(Stake.id == stake_id))).scalar_one()
-
-
-async def balances(db: Database, *codes: str) -> dict[str, int]:
-    async with db.read() as session:
-        return await ledger.balances(session, list(codes))
 
 
 def parse_time(text: str) -> datetime:

@@ -11,8 +11,8 @@ from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import LedgerTransfer
 from miningtx.staking import repository
 from tests.conftest import Env
-from tests.factories import invariant_problems, make_customer
-from tests.staking.factories import STAKES, balances, complete, open_staking, stake, stored_stake
+from tests.factories import balances, invariant_problems, make_customer
+from tests.staking.factories import STAKES, complete, open_staking, stake, stored_stake
 
 POOL = 1_000_000_000_000  # open_staking: 1,000,000.00 USDT
 TICK = timedelta(microseconds=1)

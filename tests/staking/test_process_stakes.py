@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from miningtx.ledger.accounts import Platform, customer_available
-from tests.factories import fund_pool, invariant_problems, make_customer
-from tests.servers import platform_balances, race, seeding, serve
+from tests.factories import balances, fund_pool, invariant_problems, make_customer
+from tests.servers import race, seeding, serve
 
 pytestmark = pytest.mark.slow
 
@@ -76,8 +76,8 @@ async def test_fifty_concurrent_stakes_lock_exactly_what_the_balance_covers(
         assert sorted(s["id"] for s in page["stakes"]) == sorted(s["id"] for s in created)
         assert len({s["id"] for s in created}) == 10
 
-        assert await platform_balances(
-            seed,
+        assert await balances(
+            seed.db,
             customer_available(alice.id),
             Platform.STAKES_LOCKED,
             Platform.STAKING_RESERVED,

@@ -8,10 +8,9 @@ from typing import Any
 from miningtx.kit.clock import utcnow
 from miningtx.ledger.accounts import Platform, customer_available
 from tests.conftest import Env
-from tests.factories import fund_pool, invariant_problems, make_customer
+from tests.factories import balances, fund_pool, invariant_problems, make_customer
 from tests.staking.factories import (
     STAKES,
-    balances,
     complete,
     open_staking,
     parse_time,

@@ -10,7 +10,6 @@ from sqlalchemy import update
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database, WriteSession
-from miningtx.ledger import service as ledger
 from miningtx.models import Customer, Withdrawal
 from miningtx.wallet import repository
 from tests.conftest import Env
@@ -73,11 +72,6 @@ async def get_balance(env: Env, who: CustomerWithKey) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     return body
-
-
-async def balances(db: Database, *codes: str) -> dict[str, int]:
-    async with db.read() as session:
-        return await ledger.balances(session, list(codes))
 
 
 async def operator(

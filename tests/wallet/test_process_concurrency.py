@@ -13,15 +13,9 @@ import httpx
 import pytest
 
 from miningtx.ledger.accounts import Platform, customer_available
-from tests.factories import fund_pool, invariant_problems
+from tests.factories import balances, fund_pool, invariant_problems
 from tests.servers import on_own_connection, race, seeding, serve
-from tests.wallet.factories import (
-    ADDRESS,
-    WITHDRAWALS,
-    balances,
-    stored_withdrawal,
-    verified_customer,
-)
+from tests.wallet.factories import ADDRESS, WITHDRAWALS, stored_withdrawal, verified_customer
 
 pytestmark = pytest.mark.slow
 

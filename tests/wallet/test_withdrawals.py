@@ -15,12 +15,11 @@ from miningtx.ledger.accounts import Platform, customer_available, treasury
 from miningtx.models import Withdrawal
 from miningtx.wallet import repository, service
 from tests.conftest import Env
-from tests.factories import invariant_problems, make_customer
+from tests.factories import balances, invariant_problems, make_customer
 from tests.wallet.factories import (
     ADDRESS,
     BAD_CHECKSUM,
     WITHDRAWALS,
-    balances,
     cancel,
     get_balance,
     operator,

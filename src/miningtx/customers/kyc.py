@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from miningtx.customers.service import get_customer
 from miningtx.kit.db import WriteSession
-from miningtx.kit.errors import ApiError, invalid
+from miningtx.kit.errors import ApiError, checked_reason, invalid
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
@@ -25,7 +25,6 @@ from miningtx.models import Customer
 KYC_BONUS = 10_000_000
 MINIMUM_AGE = 18
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
-REASON_MAX_LENGTH = 200
 #: Statuses from which a customer may submit (again).
 SUBMITTABLE = ("unverified", "rejected")
 
@@ -171,9 +170,7 @@ async def reject_kyc(
     session: WriteSession, customer_id: str, now: datetime, reason: str | None = None
 ) -> Customer:
     """Reject a pending KYC; the customer may then submit again."""
-    reason = (reason or "").strip() or None
-    if reason is not None and (len(reason) > REASON_MAX_LENGTH or not reason.isprintable()):
-        raise invalid("reason", f"Reasons are at most {REASON_MAX_LENGTH} printable characters.")
+    reason = checked_reason(reason)
     customer = await get_customer(session, customer_id)
     rejected = await session.execute(
         update(Customer)

@@ -37,6 +37,18 @@ def invalid(param: str, message: str) -> ApiError:
     return ApiError(400, "invalid_request", message, param=param)
 
 
+#: Reasons an operator gives (a KYC rejection, a refused or failed withdrawal) fit this column.
+REASON_MAX_LENGTH = 200
+
+
+def checked_reason(reason: str | None) -> str | None:
+    """An operator's stated reason, stripped, or None when blank; 400 (param reason) if unfit."""
+    reason = (reason or "").strip() or None
+    if reason is not None and (len(reason) > REASON_MAX_LENGTH or not reason.isprintable()):
+        raise invalid("reason", f"Reasons are at most {REASON_MAX_LENGTH} printable characters.")
+    return reason
+
+
 def not_found(what: str, param: str | None = None) -> ApiError:
     return ApiError(404, "resource_missing", f"No such {what}.", param=param)
 

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from miningtx.config import Settings
 from miningtx.customers.service import Principal
 from miningtx.kit.db import WriteSession
-from miningtx.kit.errors import ApiError, invalid, not_found
+from miningtx.kit.errors import ApiError, checked_reason, invalid, not_found
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import UNITS_PER_USDT, format_amount
 from miningtx.ledger import service as ledger
@@ -32,7 +32,6 @@ from miningtx.wallet.keys import AddressError, checksummed_address, derive_addre
 from miningtx.wallet.payouts import PayoutSender, SimulatedChain
 
 MIN_DEPOSIT = 10 * UNITS_PER_USDT
-REASON_MAX_LENGTH = 200
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
@@ -269,13 +268,6 @@ async def _refund(session: WriteSession, withdrawal: Withdrawal, now: datetime) 
     )
 
 
-def _checked_reason(reason: str | None) -> str | None:
-    reason = (reason or "").strip() or None
-    if reason is not None and (len(reason) > REASON_MAX_LENGTH or not reason.isprintable()):
-        raise invalid("reason", f"Reasons are at most {REASON_MAX_LENGTH} printable characters.")
-    return reason
-
-
 async def cancel_withdrawal(
     session: WriteSession, principal: Principal, withdrawal_id: str, now: datetime
 ) -> Withdrawal:
@@ -320,7 +312,7 @@ async def reject_withdrawal(
     session: WriteSession, withdrawal_id: str, now: datetime, reason: str | None = None
 ) -> Withdrawal:
     """The operator refuses a pending withdrawal; its whole amount returns to the customer."""
-    reason = _checked_reason(reason)
+    reason = checked_reason(reason)
     withdrawal = await _transition(
         session,
         withdrawal_id,
@@ -383,7 +375,7 @@ async def fail_withdrawal(
     session: WriteSession, withdrawal_id: str, reason: str, now: datetime
 ) -> Withdrawal:
     """An approved or broadcast withdrawal could not be sent; its amount returns."""
-    checked = _checked_reason(reason)
+    checked = checked_reason(reason)
     if checked is None:
         raise invalid("reason", "Say why the withdrawal failed.")
     withdrawal = await _transition(
