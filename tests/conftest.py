@@ -72,6 +72,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "rate_limit_unauthenticated": "100000/minute",
         "log_json": True,
         "log_level": "WARNING",
+        # Tests drive the jobs themselves; a background round would race their assertions.
+        "worker_in_process": False,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)

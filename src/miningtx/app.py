@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -34,10 +35,13 @@ from miningtx.kit.middleware import (
 from miningtx.kit.ratelimit import RateLimiter
 from miningtx.mining.endpoints import router as mining_router
 from miningtx.partners.endpoints import router as partners_router
+from miningtx.sandbox import router as sandbox_router
 from miningtx.staking.endpoints import router as staking_router
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
+from miningtx.webhooks.endpoints import router as webhooks_router
+from miningtx.worker import WorkerContext, run_forever
 
 DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
 request withdrawals and monitor partner earnings. All monetary amounts are USDT,
@@ -149,8 +153,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        yield
-        await db.dispose()
+        if not settings.runs_worker_in_process:
+            yield
+            await db.dispose()
+            return
+        # The embedded default runs the background jobs beside the API, in this process.
+        stop = asyncio.Event()
+        ctx = WorkerContext(db, settings)
+        task = asyncio.create_task(run_forever(ctx, stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await task
+            await ctx.aclose()
+            await db.dispose()
 
     app = FastAPI(
         title="MiningTX API",
@@ -172,8 +189,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(staking_router, prefix="/v1")
     app.include_router(wallet_router, prefix="/v1")
     app.include_router(partners_router, prefix="/v1")
+    app.include_router(webhooks_router, prefix="/v1")
     if settings.sandbox:
         app.include_router(test_helpers, prefix="/v1")
+        app.include_router(sandbox_router, prefix="/v1")
     _add_operational_routes(app, db)
     _add_docs(app)
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import shutil
+import signal
 import sys
 import tempfile
 from collections.abc import Awaitable, Callable
@@ -21,10 +22,11 @@ from miningtx.config import Settings, get_settings
 from miningtx.customers import kyc
 from miningtx.customers import service as customers
 from miningtx.customers.kyc import KycDecision
-from miningtx.kit.clock import rfc3339, utcnow
+from miningtx.kit.clock import rfc3339
 from miningtx.kit.db import Database, ReadSession, WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.kit.ids import new_id
+from miningtx.kit.logging import configure_logging
 from miningtx.kit.migrate import upgrade
 from miningtx.kit.money import (
     AmountError,
@@ -42,6 +44,7 @@ from miningtx.staking import repository as staking_repo
 from miningtx.staking import service as staking
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
+from miningtx.worker import WorkerContext, all_jobs, run_forever, run_round
 
 app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)
@@ -166,6 +169,39 @@ def _run_uvicorn(
 
 
 @app.command()
+def worker(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run one round of every job, then exit.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the background jobs (rewards, stake maturities, webhook deliveries) until stopped.
+
+    Any number of workers may run at once against one database; SIGINT/SIGTERM stop
+    after the current step, and a killed worker leaves nothing half-done."""
+    settings = get_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+
+    async def work(db: Database) -> dict[str, int]:
+        ctx = WorkerContext(db, settings)
+        try:
+            if once:
+                return await run_round(ctx, all_jobs())
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_forever(ctx, stop)
+            return {}
+        finally:
+            await ctx.aclose()
+
+    done = run(work)
+    if once:
+        emit(as_json, done, ", ".join(f"{name}: {count}" for name, count in done.items()))
+
+
+@app.command()
 def migrate(as_json: JsonOpt = False) -> None:
     """Bring the database schema up to date (PostgreSQL deployments run this on release)."""
     settings = get_settings()
@@ -196,7 +232,11 @@ def customers_create(
     async def work(db: Database) -> Customer:
         async with db.write() as session:
             return await customers.create_customer(
-                session, email=email, username=username, referral_code=referral_code, now=utcnow()
+                session,
+                email=email,
+                username=username,
+                referral_code=referral_code,
+                now=await db.clock.sync(session),
             )
 
     customer = run(work)
@@ -220,7 +260,11 @@ def keys_create(
         async with db.write() as session:
             found = await customers.get_customer(session, customer)
             key, secret = await customers.create_api_key(
-                session, found, prefix=settings.key_prefix, now=utcnow(), name=name
+                session,
+                found,
+                prefix=settings.key_prefix,
+                now=await db.clock.sync(session),
+                name=name,
             )
             return key.id, secret, found.id
 
@@ -240,7 +284,7 @@ def keys_revoke(
 
     async def work(db: Database) -> str:
         async with db.write() as session:
-            key = await customers.revoke_api_key(session, key_id, utcnow())
+            key = await customers.revoke_api_key(session, key_id, await db.clock.sync(session))
             assert key.revoked_at is not None
             return rfc3339(key.revoked_at)
 
@@ -381,7 +425,12 @@ def pools_fund(
     async def work(db: Database) -> int:
         async with db.write() as session:
             await ledger.fund_pool(
-                session, FUNDABLE_POOLS[pool], network, units, utcnow(), reference=new_id("fund")
+                session,
+                FUNDABLE_POOLS[pool],
+                network,
+                units,
+                await db.clock.sync(session),
+                reference=new_id("fund"),
             )
         async with db.read() as session:
             return (await ledger.balances(session, [FUNDABLE_POOLS[pool]]))[FUNDABLE_POOLS[pool]]
@@ -505,7 +554,7 @@ def kyc_approve(
 
     async def work(db: Database) -> KycDecision:
         async with db.write() as session:
-            return await kyc.approve_kyc(session, customer_id, utcnow())
+            return await kyc.approve_kyc(session, customer_id, await db.clock.sync(session))
 
     decision = run(work)
     text = (
@@ -531,7 +580,7 @@ def kyc_reject(
 
     async def work(db: Database) -> Customer:
         async with db.write() as session:
-            return await kyc.reject_kyc(session, customer_id, utcnow(), reason)
+            return await kyc.reject_kyc(session, customer_id, await db.clock.sync(session), reason)
 
     customer = run(work)
     emit(as_json, _kyc_dict(customer), f"{customer_id} KYC rejected.")
@@ -592,7 +641,10 @@ def withdrawals_approve(
     async def work(db: Database) -> Withdrawal:
         async with db.write() as session:
             return await wallet.approve_withdrawal(
-                session, withdrawal_id, utcnow(), simulate_chain=settings.sandbox
+                session,
+                withdrawal_id,
+                await db.clock.sync(session),
+                simulate_chain=settings.sandbox,
             )
 
     withdrawal = run(work)
@@ -609,7 +661,9 @@ def withdrawals_reject(
 
     async def work(db: Database) -> Withdrawal:
         async with db.write() as session:
-            return await wallet.reject_withdrawal(session, withdrawal_id, utcnow(), reason)
+            return await wallet.reject_withdrawal(
+                session, withdrawal_id, await db.clock.sync(session), reason
+            )
 
     withdrawal = run(work)
     emit(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
     #: Smallest withdrawal `amount` accepted, and the fee kept from it (USDT strings).
     withdrawal_min: str = "20.00"
     withdrawal_fee: str = "1.00"
+    #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
+    daily_cutoff: time = time(6, 0)
+    #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).
+    webhooks_allow_private_targets: bool = False
+    #: Seconds between the worker's rounds when it finds nothing to do.
+    worker_interval: float = Field(default=1.0, gt=0, le=60)
+    #: Run the worker inside `mtx serve` (default: on the embedded SQLite default only).
+    worker_in_process: bool | None = None
+    #: Contracts credited per accrual transaction (memory and lock time stay bounded).
+    accrual_batch_size: int = Field(default=5000, ge=1)
+    #: Webhook delivery: seconds to connect and to read the answer; deliveries per round;
+    #: hours after the first attempt before a delivery is given up.
+    webhook_connect_timeout: float = Field(default=3.0, gt=0)
+    webhook_read_timeout: float = Field(default=10.0, gt=0)
+    webhook_batch_size: int = Field(default=50, ge=1)
+    webhook_retry_window_hours: float = Field(default=72.0, gt=0)
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -62,6 +79,10 @@ class Settings(BaseSettings):
                 "MTX_DATABASE_URL must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
             )
         return self
+
+    @property
+    def runs_worker_in_process(self) -> bool:
+        return self.is_sqlite if self.worker_in_process is None else self.worker_in_process
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,7 +15,6 @@ from sqlalchemy import select
 from miningtx.config import Settings
 from miningtx.customers import kyc
 from miningtx.customers import service as customers
-from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import UNITS_PER_USDT
@@ -53,8 +52,8 @@ class DemoResult:
 
 async def seed_demo(db: Database, settings: Settings) -> DemoResult:
     """Seed once; on later runs only issue a fresh key for the demo customer."""
-    now = utcnow()
     async with db.write() as session:
+        now = await db.clock.sync(session)
         customer = await session.scalar(select(Customer).where(Customer.username == DEMO_USERNAME))
         created = customer is None
         if customer is None:

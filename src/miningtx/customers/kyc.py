@@ -20,6 +20,7 @@ from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Customer
+from miningtx.webhooks import outbox
 
 #: The welcome bonus credited once, when KYC is verified: 10 USDT.
 KYC_BONUS = 10_000_000
@@ -159,6 +160,18 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
             except ledger.InsufficientFunds:
                 budget = (await ledger.balances(session, [Platform.BONUS]))[Platform.BONUS]
                 raise bonus_budget_exhausted(budget) from None
+            await outbox.emit(
+                session,
+                customer_seq=customer.seq,
+                event_type="kyc.verified",
+                data={
+                    "customer": customer.id,
+                    "kyc_status": "verified",
+                    "bonus": format_amount(KYC_BONUS),
+                },
+                now=now,
+                source_key=f"{customer.id}:kyc_verified",
+            )
             return KycDecision(await _reload(session, customer.seq), True, False)
     customer = await _reload(session, customer.seq)
     if customer.kyc_status == "verified":

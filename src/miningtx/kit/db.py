@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from miningtx.config import Settings
+from miningtx.kit.clock import DeploymentClock
 
 
 class ReadSession(AsyncSession):
@@ -71,6 +72,8 @@ class Database:
 
     def __init__(self, settings: Settings) -> None:
         self.url = settings.database_url
+        #: The deployment's business clock; movable only in sandbox mode.
+        self.clock = DeploymentClock(movable=settings.sandbox, cutoff=settings.daily_cutoff)
         self.is_sqlite = settings.is_sqlite
         if self.is_sqlite:
             path = settings.sqlite_path()

@@ -14,7 +14,7 @@ import hashlib
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -74,7 +74,8 @@ class Work:
 
     session: WriteSession
     record_seq: int | None
-    now: datetime = field(default_factory=utcnow)
+    #: The deployment's time, read inside this transaction.
+    now: datetime
 
     async def respond(self, status: int, model: BaseModel | dict[str, Any]) -> JSONResponse:
         """Render the response and, under a key, store it in this same transaction."""
@@ -140,7 +141,7 @@ async def unit_of_work(request: Request, db: Database, customer_seq: int) -> Asy
     key = request.headers.get(HEADER)
     if key is None:
         async with db.write() as session:
-            yield Work(session, None)
+            yield Work(session, None, await db.clock.sync(session))
         return
     if not 1 <= len(key) <= 255 or not key.isprintable():
         raise ApiError(
@@ -157,7 +158,7 @@ async def unit_of_work(request: Request, db: Database, customer_seq: int) -> Asy
         raise in_flight() from None
     try:
         async with db.write() as session:
-            yield Work(session, record_seq)
+            yield Work(session, record_seq, await db.clock.sync(session))
     except ApiError as error:
         if error.status >= 500:
             await _release(db, record_seq)

@@ -21,27 +21,11 @@ from miningtx.mining.schemas import (
     ContractOut,
     RewardOut,
     RewardsOut,
+    render_activation,
 )
-from miningtx.models import Activation
 
 router = APIRouter(tags=["Mining"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]
-
-
-def render_activation(a: Activation) -> ActivationOut:
-    return ActivationOut(
-        id=a.id,
-        contract=a.contract_name,
-        contract_id=a.contract_id,
-        status=a.status,
-        price=a.price,
-        hash_ths=a.hash_mths,
-        daily_reward=a.daily_reward,
-        duration_days=a.duration_days,
-        rewards_paid=a.rewards_paid,
-        activated_at=a.activated_at,
-        expired_at=a.expired_at,
-    )
 
 
 @router.get("/contracts", summary="List mining contracts for sale")
@@ -75,7 +59,9 @@ async def activate_contract(
     """Pay the contract's price from `available` and start it. The operator reserves its
     whole promised reward at once; 409 `sold_out` when capacity or the pool is short."""
     async with unit_of_work(request, db, principal.customer_seq) as work:
-        activation = await service.activate(work.session, principal, body.contract_id, work.now)
+        activation = await service.activate(
+            work.session, principal, body.contract_id, work.now, cutoff=db.clock.cutoff
+        )
         return await work.respond(200, render_activation(activation))
 
 

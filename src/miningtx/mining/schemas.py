@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountOut, format_decimal
+from miningtx.models import Activation
 
 #: Hash rate stored in milli-TH/s, rendered as a decimal string ("2.8", "98").
 HashRate = Annotated[int, PlainSerializer(lambda v: format_decimal(v, 3), return_type=str)]
@@ -69,3 +70,19 @@ class RewardsOut(BaseModel):
     rewards: list[RewardOut]
     has_more: bool
     next_cursor: str | None
+
+
+def render_activation(a: Activation) -> ActivationOut:
+    return ActivationOut(
+        id=a.id,
+        contract=a.contract_name,
+        contract_id=a.contract_id,
+        status=a.status,
+        price=a.price,
+        hash_ths=a.hash_mths,
+        daily_reward=a.daily_reward,
+        duration_days=a.duration_days,
+        rewards_paid=a.rewards_paid,
+        activated_at=a.activated_at,
+        expired_at=a.expired_at,
+    )

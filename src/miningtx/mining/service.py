@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 
 from sqlalchemy import bindparam, insert, select, update
 
 from miningtx.customers.service import Principal
+from miningtx.kit.clock import first_reward_day
 from miningtx.kit.db import WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
+from miningtx.mining.schemas import render_activation
 from miningtx.models import Activation, Fleet, MiningContract
 from miningtx.partners import service as partners
+from miningtx.webhooks import outbox
 
 _CONTRACT_ON_SALE = select(
     MiningContract.id,
@@ -54,7 +57,12 @@ def insufficient_balance() -> ApiError:
 
 
 async def activate(
-    session: WriteSession, principal: Principal, contract_id: str, now: datetime
+    session: WriteSession,
+    principal: Principal,
+    contract_id: str,
+    now: datetime,
+    *,
+    cutoff: time,
 ) -> Activation:
     """Buy `contract_id` for the customer: pay its price, reserve its whole promised reward.
 
@@ -123,13 +131,23 @@ async def activate(
         "daily_reward": contract.daily_reward,
         "duration_days": contract.duration_days,
         "rewards_paid": 0,
+        "next_reward_on": first_reward_day(now, cutoff),
         "status": "active",
         "activated_at": now,
         "expired_at": None,
     }
     seq = (await connection.execute(_INSERT_ACTIVATION, terms)).scalar_one()
     # The row as inserted, for the caller to render; it is not attached to the session.
-    return Activation(seq=seq, **terms)
+    activation = Activation(seq=seq, **terms)
+    await outbox.emit(
+        session,
+        customer_seq=principal.customer_seq,
+        event_type="contract.activated",
+        data=render_activation(activation).model_dump(mode="json"),
+        now=now,
+        source_key=f"{activation_id}:activated",
+    )
+    return activation
 
 
 async def set_capacity(session: WriteSession, capacity_mths: int) -> Fleet:

@@ -1,20 +1,30 @@
 """SQLAlchemy tables, one module per table family. Importing this registers them all."""
 
 from miningtx.models.base import Base
+from miningtx.models.clock import ClockState
 from miningtx.models.customers import ApiKey, Customer
 from miningtx.models.idempotency import IdempotencyRecord
 from miningtx.models.ledger import LedgerAccount, LedgerTransfer
 from miningtx.models.mining import Activation, Fleet, MiningContract, MiningReward
 from miningtx.models.staking import Stake, StakingPlan, StakingTerms
 from miningtx.models.wallet import Deposit, DepositAddress, Withdrawal
+from miningtx.models.webhooks import (
+    Event,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookSubscription,
+)
 
 __all__ = [
     "Activation",
     "ApiKey",
     "Base",
+    "ClockState",
     "Customer",
     "Deposit",
     "DepositAddress",
+    "Event",
     "Fleet",
     "IdempotencyRecord",
     "LedgerAccount",
@@ -24,5 +34,9 @@ __all__ = [
     "Stake",
     "StakingPlan",
     "StakingTerms",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookSubscription",
     "Withdrawal",
 ]

@@ -58,6 +58,10 @@ class Activation(Base):
         Index("ix_contract_activations_customer", "customer_seq", "seq"),
         Index("ix_contract_activations_customer_status", "customer_seq", "status", "seq"),
         CheckConstraint("rewards_paid <= duration_days", name="bounded_rewards"),
+        # The daily accrual walks active contracts in seq order.
+        Index("ix_contract_activations_due", "status", "seq"),
+        # "Is any reward due?" in one index probe, so an idle worker round scans nothing.
+        Index("ix_contract_activations_next_reward", "status", "next_reward_on"),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -70,6 +74,9 @@ class Activation(Base):
     daily_reward: Mapped[int] = mapped_column(BigInteger)
     duration_days: Mapped[int] = mapped_column(Integer)
     rewards_paid: Mapped[int] = mapped_column(Integer, default=0)
+    #: The day (its cut-off) of the next reward owed; the first is the first cut-off
+    #: at least 24 h after activation.
+    next_reward_on: Mapped[date] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(16), default="active")
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -12,26 +12,11 @@ from miningtx.kit.deps import DatabaseDep, ReadDep
 from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
-from miningtx.models import Stake
 from miningtx.staking import repository, service
-from miningtx.staking.schemas import PlanOut, PlansOut, StakeIn, StakeOut, StakesOut
+from miningtx.staking.schemas import PlanOut, PlansOut, StakeIn, StakeOut, StakesOut, render_stake
 
 router = APIRouter(tags=["Staking"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]
-
-
-def render_stake(s: Stake) -> StakeOut:
-    return StakeOut(
-        id=s.id,
-        amount=s.amount,
-        days=s.days,
-        roi_percent=s.roi_e4,
-        payout=s.payout,
-        status=s.status,
-        start_time=s.start_time,
-        end_time=s.end_time,
-        completed_at=s.completed_at,
-    )
 
 
 @router.get("/staking/plans", summary="List staking plans and amount limits")

@@ -9,12 +9,10 @@ from fastapi.responses import JSONResponse
 
 from miningtx.config import Settings
 from miningtx.customers.auth import PrincipalDep, auth_dependencies
-from miningtx.kit.clock import utcnow
 from miningtx.kit.deps import DatabaseDep, ReadDep
 from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
-from miningtx.models import Deposit, Withdrawal
 from miningtx.wallet import repository, service
 from miningtx.wallet.schemas import (
     DepositAddressOut,
@@ -26,41 +24,14 @@ from miningtx.wallet.schemas import (
     WithdrawalOut,
     WithdrawalsOut,
     WithdrawalStatus,
+    render_deposit,
+    render_withdrawal,
 )
 
 router = APIRouter(tags=["Wallet"], dependencies=auth_dependencies)
 test_helpers = APIRouter(tags=["Sandbox test helpers"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]
 WithdrawalIdPath = Annotated[str, Path(max_length=64)]
-
-
-def render_deposit(d: Deposit) -> DepositOut:
-    return DepositOut(
-        id=d.id,
-        network=d.network,
-        amount=d.amount,
-        status=d.status,
-        confirmations=d.confirmations,
-        tx_hash=d.tx_hash,
-        created_at=d.created_at,
-        credited_at=d.credited_at,
-    )
-
-
-def render_withdrawal(w: Withdrawal) -> WithdrawalOut:
-    return WithdrawalOut(
-        id=w.id,
-        amount=w.amount,
-        network=w.network,
-        status=w.status,
-        requested_at=w.requested_at,
-        address=w.address,
-        fee=w.fee,
-        net_amount=w.amount - w.fee,
-        tx_hash=w.tx_hash,
-        processed_at=w.processed_at,
-        failure_reason=w.failure_reason,
-    )
 
 
 @router.get("/deposits/address", summary="Get your USDT deposit address")
@@ -77,7 +48,7 @@ async def get_deposit_address(
         xpub: str = request.app.state.wallet_xpub
         async with db.write() as session:
             row = await service.assign_deposit_address(
-                session, principal.customer_seq, xpub, utcnow()
+                session, principal.customer_seq, xpub, await db.clock.sync(session)
             )
     return DepositAddressOut(network=network, address=row.address, min_deposit=service.MIN_DEPOSIT)
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountIn, AmountOut
+from miningtx.models import Deposit, Withdrawal
 
 Network = Literal["bsc", "polygon"]
 WithdrawalStatus = Literal[
@@ -80,3 +81,32 @@ class WithdrawalsOut(BaseModel):
     data: list[WithdrawalOut]
     has_more: bool
     next_cursor: str | None
+
+
+def render_deposit(d: Deposit) -> DepositOut:
+    return DepositOut(
+        id=d.id,
+        network=d.network,
+        amount=d.amount,
+        status=d.status,
+        confirmations=d.confirmations,
+        tx_hash=d.tx_hash,
+        created_at=d.created_at,
+        credited_at=d.credited_at,
+    )
+
+
+def render_withdrawal(w: Withdrawal) -> WithdrawalOut:
+    return WithdrawalOut(
+        id=w.id,
+        amount=w.amount,
+        network=w.network,
+        status=w.status,
+        requested_at=w.requested_at,
+        address=w.address,
+        fee=w.fee,
+        net_amount=w.amount - w.fee,
+        tx_hash=w.tx_hash,
+        processed_at=w.processed_at,
+        failure_reason=w.failure_reason,
+    )

@@ -30,6 +30,8 @@ from miningtx.models import Deposit, DepositAddress, Withdrawal
 from miningtx.wallet import repository
 from miningtx.wallet.keys import AddressError, checksummed_address, derive_address
 from miningtx.wallet.payouts import PayoutSender, SimulatedChain
+from miningtx.wallet.schemas import render_deposit, render_withdrawal
+from miningtx.webhooks import outbox
 
 MIN_DEPOSIT = 10 * UNITS_PER_USDT
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
@@ -112,6 +114,14 @@ async def credit_deposit(
     deposit.transfer_seq = posted.seq
     session.add(deposit)
     await session.flush()
+    await outbox.emit(
+        session,
+        customer_seq=customer_seq,
+        event_type="deposit.confirmed",
+        data=render_deposit(deposit).model_dump(mode="json"),
+        now=now,
+        source_key=f"{deposit.id}:confirmed",
+    )
     return deposit
 
 
@@ -368,7 +378,21 @@ async def settle_withdrawal(session: WriteSession, withdrawal_id: str, now: date
             )
         )
     await ledger.post(session, legs, now)
+    await _announce(session, withdrawal, "withdrawal.processed", now)
     return withdrawal
+
+
+async def _announce(
+    session: WriteSession, withdrawal: Withdrawal, event_type: str, now: datetime
+) -> None:
+    await outbox.emit(
+        session,
+        customer_seq=withdrawal.customer_seq,
+        event_type=event_type,
+        data=render_withdrawal(withdrawal).model_dump(mode="json"),
+        now=now,
+        source_key=f"{withdrawal.id}:{event_type.removeprefix('withdrawal.')}",
+    )
 
 
 async def fail_withdrawal(
@@ -385,4 +409,5 @@ async def fail_withdrawal(
         {"status": "failed", "failure_reason": checked},
     )
     await _refund(session, withdrawal, now)
+    await _announce(session, withdrawal, "withdrawal.failed", now)
     return withdrawal

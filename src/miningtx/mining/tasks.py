@@ -1,0 +1,13 @@
+"""Background jobs of the mining domain: the daily reward accrual."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from miningtx.worker import WorkerContext
+
+
+async def accrue_rewards(ctx: WorkerContext) -> int:
+    """Credit every reward that has fallen due; returns how many were credited."""
+    return 0

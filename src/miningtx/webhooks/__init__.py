@@ -1,0 +1,1 @@
+"""Events, webhook endpoints, signing and delivery."""
