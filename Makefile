@@ -36,6 +36,8 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.load
+	$(BIN)/python -m benchmarks.accrual
+	$(BIN)/python -m benchmarks.webhooks
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -38,12 +38,14 @@ from miningtx.kit.money import (
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS
 from miningtx.mining import service as mining
+from miningtx.mining.commands import rewards_app
 from miningtx.models import Customer, Fleet, MiningContract, Withdrawal
 from miningtx.solvency import SolvencyReport, solvency_report
 from miningtx.staking import repository as staking_repo
 from miningtx.staking import service as staking
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
+from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import WorkerContext, all_jobs, run_forever, run_round
 
 app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
@@ -68,6 +70,8 @@ for sub, name in (
     (withdrawals_app, "withdrawals"),
 ):
     app.add_typer(sub, name=name)
+app.add_typer(rewards_app, name="rewards")
+app.add_typer(webhooks_app, name="webhooks")
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 T = TypeVar("T")
@@ -125,7 +129,7 @@ def serve(
         str, typer.Option(help="Proxies trusted for X-Forwarded-For.")
     ] = "127.0.0.1",
 ) -> None:
-    """Serve the API (and, later, the dashboard)."""
+    """Serve the API; on the embedded SQLite default also run the background worker."""
     settings = get_settings()
     if settings.is_sqlite:
         upgrade(settings.database_url)

@@ -253,6 +253,10 @@ async def test_openapi_describes_every_route_body_and_error(env: Env) -> None:
         "/v1/withdrawals/{withdrawal_id}",
         "/v1/withdrawals/{withdrawal_id}/cancel",
         "/v1/partners",
+        "/v1/test_helpers/clock/advance",
+        "/v1/webhook_endpoints",
+        "/v1/webhook_endpoints/{endpoint_id}",
+        "/v1/events",
         "/healthz",
         "/readyz",
     ):
@@ -303,6 +307,8 @@ POST_ROUTES = [
     "/v1/withdrawals",
     "/v1/account/kyc",
     "/v1/test_helpers/deposits",
+    "/v1/test_helpers/clock/advance",
+    "/v1/webhook_endpoints",
 ]
 GARBAGE_BODIES: list[object] = [
     [],

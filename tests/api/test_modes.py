@@ -31,6 +31,7 @@ async def test_live_mode_issues_live_keys_and_has_no_test_helpers(database_url: 
     assert helper.json()["error"]["code"] == "not_found"
     assert balance.json()["available"] == "0.00"
     assert "/v1/test_helpers/deposits" not in spec["paths"]
+    assert "/v1/test_helpers/clock/advance" not in spec["paths"]
 
 
 async def test_a_sandbox_key_is_refused_by_a_live_deployment(database_url: str) -> None:

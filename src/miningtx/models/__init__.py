@@ -5,7 +5,13 @@ from miningtx.models.clock import ClockState
 from miningtx.models.customers import ApiKey, Customer
 from miningtx.models.idempotency import IdempotencyRecord
 from miningtx.models.ledger import LedgerAccount, LedgerTransfer
-from miningtx.models.mining import Activation, Fleet, MiningContract, MiningReward
+from miningtx.models.mining import (
+    AccrualState,
+    Activation,
+    Fleet,
+    MiningContract,
+    MiningReward,
+)
 from miningtx.models.staking import Stake, StakingPlan, StakingTerms
 from miningtx.models.wallet import Deposit, DepositAddress, Withdrawal
 from miningtx.models.webhooks import (
@@ -17,6 +23,7 @@ from miningtx.models.webhooks import (
 )
 
 __all__ = [
+    "AccrualState",
     "Activation",
     "ApiKey",
     "Base",

@@ -60,8 +60,6 @@ class Activation(Base):
         CheckConstraint("rewards_paid <= duration_days", name="bounded_rewards"),
         # The daily accrual walks active contracts in seq order.
         Index("ix_contract_activations_due", "status", "seq"),
-        # "Is any reward due?" in one index probe, so an idle worker round scans nothing.
-        Index("ix_contract_activations_next_reward", "status", "next_reward_on"),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -98,3 +96,17 @@ class MiningReward(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     transfer_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("ledger_transfers.seq"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AccrualState(Base):
+    """How far the daily accrual has paid every contract (one row).
+
+    An idle worker round reads this row instead of looking at contracts, so no index
+    on `next_reward_on` is needed and the daily schedule update can stay a HOT update.
+    """
+
+    __tablename__ = "accrual_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Every reward up to this day's cut-off is credited (None: nothing run yet).
+    paid_through: Mapped[date | None] = mapped_column(Date, nullable=True)

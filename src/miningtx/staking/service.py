@@ -22,6 +22,7 @@ from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Customer, Stake, StakingPlan, StakingTerms
 from miningtx.staking import repository
+from miningtx.webhooks import outbox
 
 #: Shortest and longest lock periods a stake may have; the ROI curve's fixed end points.
 MIN_DAYS = 30
@@ -147,7 +148,8 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
     """Credit a due stake's whole payout and mark it completed, exactly once.
 
     The guarded UPDATE claims the stake, so concurrent workers cannot both pay it.
-    Returns None when the stake is unknown, already completed or not yet due.
+    Returns None when the stake is unknown, already completed or not yet due. Emits
+    `stake.completed` in the same transaction.
     """
     stake = await session.scalar(
         update(Stake)
@@ -188,6 +190,17 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
     )
     stake.payout_transfer_seq = posted[-1].seq
     await session.flush()
+    # schemas imports this module's limits, so the renderer is imported at call time.
+    from miningtx.staking.schemas import render_stake  # noqa: PLC0415
+
+    await outbox.emit(
+        session,
+        customer_seq=stake.customer_seq,
+        event_type="stake.completed",
+        data=render_stake(stake).model_dump(mode="json"),
+        now=now,
+        source_key=f"{stake.id}:completed",
+    )
     return stake
 
 
