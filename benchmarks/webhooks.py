@@ -248,7 +248,6 @@ async def measure(plan: Plan, pg: postgres.PgServer, receiver: Server) -> list[R
             bodies = [(event.id, render_body(event)) for event in events]
             return await _rounds(plan, Queue(db, ctx, receiver, bodies, secret, url))
         finally:
-            await ctx.aclose()
             await db.dispose()
     finally:
         await pg.drop_database(name)

@@ -166,7 +166,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             stop.set()
             await task
-            await ctx.aclose()
             await db.dispose()
 
     app = FastAPI(

@@ -10,8 +10,7 @@ import shutil
 import signal
 import sys
 import tempfile
-from collections.abc import Awaitable, Callable
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -23,8 +22,8 @@ from miningtx.customers import kyc
 from miningtx.customers import service as customers
 from miningtx.customers.kyc import KycDecision
 from miningtx.kit.clock import rfc3339
+from miningtx.kit.commands import JsonOpt, emit, fail, run
 from miningtx.kit.db import Database, ReadSession, WriteSession
-from miningtx.kit.errors import ApiError
 from miningtx.kit.ids import new_id
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.migrate import upgrade
@@ -73,42 +72,8 @@ for sub, name in (
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(webhooks_app, name="webhooks")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 T = TypeVar("T")
 out = Console()
-
-
-def fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run one async operator action against the configured database."""
-    settings = get_settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
-
-    async def main() -> T:
-        db = Database(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except ApiError as error:
-        fail(error.message)
-    except AmountError as error:
-        fail(str(error))
-
-
-def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-    else:
-        typer.echo(text)
 
 
 def amount_arg(text: str) -> int:
@@ -188,17 +153,14 @@ def worker(
 
     async def work(db: Database) -> dict[str, int]:
         ctx = WorkerContext(db, settings)
-        try:
-            if once:
-                return await run_round(ctx, all_jobs())
-            stop = asyncio.Event()
-            loop = asyncio.get_running_loop()
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(sig, stop.set)
-            await run_forever(ctx, stop)
-            return {}
-        finally:
-            await ctx.aclose()
+        if once:
+            return await run_round(ctx, all_jobs())
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await run_forever(ctx, stop)
+        return {}
 
     done = run(work)
     if once:

@@ -45,9 +45,5 @@ async def advance_clock(
     async with unit_of_work(request, db, principal.customer_seq) as work:
         now = await db.clock.advance(work.session, body.seconds)
         response = await work.respond(200, ClockOut(now=now, advanced_by=body.seconds))
-    ctx = WorkerContext(db, request.app.state.settings)
-    try:
-        await run_time_jobs(ctx)
-    finally:
-        await ctx.aclose()
+    await run_time_jobs(WorkerContext(db, request.app.state.settings))
     return response

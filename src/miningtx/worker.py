@@ -13,9 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import httpx
 import structlog
 
 from miningtx.config import Settings
@@ -24,18 +23,13 @@ from miningtx.kit.db import Database
 log = structlog.get_logger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class WorkerContext:
-    """What a job may use: the database, the settings and one shared HTTP client."""
+    """What a job may use: the database and the settings. Jobs that talk to the network
+    build their own clients (webhook delivery pins connections to vetted addresses)."""
 
     db: Database
     settings: Settings
-    http: httpx.AsyncClient = field(
-        default_factory=lambda: httpx.AsyncClient(follow_redirects=False)
-    )
-
-    async def aclose(self) -> None:
-        await self.http.aclose()
 
 
 Job = Callable[[WorkerContext], Awaitable[int]]

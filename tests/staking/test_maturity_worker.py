@@ -17,11 +17,7 @@ from tests.worker.helpers import deployment_now, land_after, land_before, solven
 
 
 async def run_maturities(env: Env) -> int:
-    ctx = WorkerContext(env.db, env.settings)
-    try:
-        return await complete_due_stakes(ctx)
-    finally:
-        await ctx.aclose()
+    return await complete_due_stakes(WorkerContext(env.db, env.settings))
 
 
 async def get(env: Env, path: str, auth: dict[str, str]) -> Any:

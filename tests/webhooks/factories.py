@@ -59,11 +59,7 @@ async def emit(
 
 async def deliver(env: Env, settings: Settings | None = None) -> int:
     """One worker round of webhook deliveries."""
-    ctx = WorkerContext(env.db, settings or env.settings)
-    try:
-        return await deliver_due(ctx)
-    finally:
-        await ctx.aclose()
+    return await deliver_due(WorkerContext(env.db, settings or env.settings))
 
 
 async def make_due(env: Env) -> None:

@@ -54,8 +54,6 @@ async def test_two_workers_never_send_the_same_delivery_in_one_round(
         workers = [WorkerContext(first, settings), WorkerContext(second, settings)]
         counts = await asyncio.gather(*(deliver_due(ctx) for ctx in workers))
         after = await asyncio.gather(*(deliver_due(ctx) for ctx in workers))
-        for ctx in workers:
-            await ctx.aclose()
     finally:
         await first.dispose()
         await second.dispose()

@@ -71,11 +71,7 @@ async def land_after(db: Database, moment: datetime, seconds: int = 1) -> dateti
 
 
 async def run_accrual(env: Env) -> int:
-    ctx = WorkerContext(env.db, env.settings)
-    try:
-        return await accrue_rewards(ctx)
-    finally:
-        await ctx.aclose()
+    return await accrue_rewards(WorkerContext(env.db, env.settings))
 
 
 async def activate(env: Env, who: CustomerWithKey, contract_id: str) -> dict[str, Any]:

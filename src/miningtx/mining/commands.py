@@ -7,11 +7,8 @@ credits only what is still missing.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -19,37 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from miningtx.config import get_settings
 from miningtx.kit.clock import rfc3339
+from miningtx.kit.commands import JsonOpt, emit, fail, run
 from miningtx.kit.db import Database
-from miningtx.kit.migrate import upgrade
 from miningtx.mining.accrual import AccrualProgress, accrual_status, accrue
 
 rewards_app = typer.Typer(help="Daily mining rewards.", no_args_is_help=True)
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-T = TypeVar("T")
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run one async action against the configured database (as `mtx`'s other commands)."""
-    settings = get_settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
-
-    async def main() -> T:
-        db = Database(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    return asyncio.run(main())
 
 
 @dataclass
@@ -119,9 +93,9 @@ def catch_up(as_json: JsonOpt = False) -> None:
                     return
 
     try:
-        _run(work)
+        run(work)
     except KeyboardInterrupt:
-        _fail(
+        fail(
             f"interrupted after {done.rewards} rewards committed in finished runs "
             f"(at least {done.last.rewards if done.last else 0} more in the current one); "
             "committed passes stay, rerun `mtx rewards catch-up` to credit the rest",
@@ -136,7 +110,7 @@ def catch_up(as_json: JsonOpt = False) -> None:
         "now": rfc3339(last.now) if last else None,
         "due": 0,
     }
-    _echo(
+    emit(
         as_json,
         data,
         f"Credited {done.rewards} rewards to {done.contracts} contracts "
@@ -147,7 +121,7 @@ def catch_up(as_json: JsonOpt = False) -> None:
 @rewards_app.command("status")
 def status(as_json: JsonOpt = False) -> None:
     """Show how many contracts are owed a reward now and the last reward credited."""
-    found = _run(accrual_status)
+    found = run(accrual_status)
     data: dict[str, Any] = {
         "now": rfc3339(found.now),
         "target_day": found.target.isoformat(),
@@ -157,13 +131,9 @@ def status(as_json: JsonOpt = False) -> None:
         ),
         "last_credited_at": (rfc3339(found.last_credited_at) if found.last_credited_at else None),
     }
-    _echo(
+    emit(
         as_json,
         data,
         f"{found.due} contracts owed rewards up to {data['target_day']} (now {data['now']}); "
         f"last reward credited for {data['last_credited_day'] or 'no day yet'}.",
     )
-
-
-def _echo(as_json: bool, data: dict[str, Any], text: str) -> None:
-    typer.echo(json.dumps(data, indent=2) if as_json else text)

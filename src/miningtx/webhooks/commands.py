@@ -8,12 +8,11 @@ run again: the unique (endpoint, event) pair keeps it from queueing anything twi
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -22,11 +21,10 @@ from rich.table import Table
 from sqlalchemy import ColumnElement, func, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from miningtx.config import get_settings
 from miningtx.kit.clock import rfc3339, utcnow
+from miningtx.kit.commands import JsonOpt, fail, run
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError, not_found
-from miningtx.kit.migrate import upgrade
 from miningtx.models import Event, WebhookDelivery, WebhookEndpoint
 from miningtx.webhooks import repository
 from miningtx.webhooks.outbox import ALL_EVENTS
@@ -226,32 +224,7 @@ async def _requeue_batch(
 # The command line.
 
 webhooks_app = typer.Typer(help="Webhook deliveries: inspect and replay.", no_args_is_help=True)
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 out = Console()
-
-
-def _fail(message: str) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(1)
-
-
-def _run(work: Callable[[Database], Awaitable[T]]) -> T:
-    """Run one async operator action against the configured database (as cli.run does)."""
-    settings = get_settings()
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
-
-    async def main() -> T:
-        db = Database(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except ApiError as error:
-        _fail(error.message)
 
 
 def parse_since(text: str) -> datetime:
@@ -259,7 +232,7 @@ def parse_since(text: str) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        _fail(f"--since must be an ISO 8601 time such as 2026-06-01T00:00:00Z, not {text!r}")
+        fail(f"--since must be an ISO 8601 time such as 2026-06-01T00:00:00Z, not {text!r}")
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
@@ -274,10 +247,10 @@ def deliveries_command(
 ) -> None:
     """Show recent deliveries with their attempts and last answer, newest first."""
     if status is not None and status not in DELIVERY_STATUSES:
-        _fail(f"unknown status {status!r}; choose one of {', '.join(DELIVERY_STATUSES)}")
+        fail(f"unknown status {status!r}; choose one of {', '.join(DELIVERY_STATUSES)}")
     rows = [
         delivery_dict(row)
-        for row in _run(
+        for row in run(
             lambda db: recent_deliveries(db, endpoint_id=endpoint, status=status, limit=limit)
         )
     ]
@@ -327,7 +300,7 @@ def replay_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = _run(lambda db: replay(db, endpoint_id, start, enable=enable, on_progress=advance))
+        result = run(lambda db: replay(db, endpoint_id, start, enable=enable, on_progress=advance))
     data = result.as_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))

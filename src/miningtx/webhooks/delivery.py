@@ -261,8 +261,12 @@ def render_body(event: Event) -> str:
 async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Claim]:
     """Claim up to a batch of due deliveries for this worker, in one short transaction.
 
-    Deliveries whose endpoint is no longer enabled are cancelled instead of claimed.
+    Deliveries whose endpoint is no longer enabled are cancelled instead of claimed. An
+    idle round only reads: on SQLite it must not take the single writer every second.
     """
+    async with db.read() as session:
+        if await session.scalar(_ANY_DUE, {"now": now}) is None:
+            return []
     async with db.write() as session:
         due = (
             select(WebhookDelivery.seq)
@@ -327,6 +331,17 @@ async def claim_due(db: Database, settings: Settings, now: datetime) -> list[Cla
                 .execution_options(synchronize_session=False)
             )
         return claims
+
+
+_ANY_DUE = (
+    select(WebhookDelivery.seq)
+    .where(
+        WebhookDelivery.status == "pending",
+        WebhookDelivery.next_attempt_at
+        <= bindparam("now", type_=WebhookDelivery.next_attempt_at.type),
+    )
+    .limit(1)
+)
 
 
 def _clip(text: str) -> str:
