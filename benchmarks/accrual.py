@@ -205,7 +205,9 @@ async def seed(
 
 
 async def reward_rows(connection: asyncpg.Connection) -> int:
-    count: int = await connection.fetchval("SELECT count(*) FROM mining_rewards")
+    count: int = await connection.fetchval(
+        "SELECT count(*) FROM ledger_transfers WHERE kind = 'reward'"
+    )
     return count
 
 

@@ -17,7 +17,7 @@ from miningtx.kit.money import parse_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform, customer_available
 from miningtx.mining import service as mining
-from miningtx.models import Activation, Customer, MiningReward
+from miningtx.models import Activation, Customer
 from miningtx.wallet import service as wallet
 
 
@@ -112,7 +112,7 @@ async def credit_reward(db: Database, activation_id: str, day: date) -> None:
             select(Customer.id).where(Customer.seq == activation.customer_seq)
         )
         assert customer_id is not None
-        [posted] = await ledger.post(
+        await ledger.post(
             session,
             [
                 ledger.Leg(
@@ -128,16 +128,6 @@ async def credit_reward(db: Database, activation_id: str, day: date) -> None:
                 )
             ],
             now,
-        )
-        session.add(
-            MiningReward(
-                activation_seq=activation.seq,
-                customer_seq=activation.customer_seq,
-                day=day,
-                amount=activation.daily_reward,
-                transfer_seq=posted.seq,
-                created_at=now,
-            )
         )
         activation.rewards_paid += 1
         await session.execute(

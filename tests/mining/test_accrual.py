@@ -19,7 +19,6 @@ from miningtx.models import (
     Fleet,
     LedgerAccount,
     LedgerTransfer,
-    MiningReward,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookSubscription,
@@ -289,28 +288,8 @@ async def test_the_database_refuses_a_second_credit_for_the_same_day(env: Env) -
     assert await run_accrual(env) > 0
     activation = await stored_activation(env.db, starter["id"])
     day = (await reward_days(env.db, starter["id"]))[0]
-    async with env.db.read() as session:
-        reward = (
-            await session.execute(
-                select(MiningReward).where(
-                    MiningReward.activation_seq == activation.seq, MiningReward.day == day
-                )
-            )
-        ).scalar_one()
     now = await deployment_now(env.db)
 
-    with pytest.raises(IntegrityError):
-        async with env.db.write() as session:
-            session.add(
-                MiningReward(
-                    activation_seq=activation.seq,
-                    customer_seq=activation.customer_seq,
-                    day=day,
-                    amount=activation.daily_reward,
-                    transfer_seq=reward.transfer_seq,
-                    created_at=now,
-                )
-            )
     with pytest.raises(IntegrityError):
         async with env.db.write() as session:
             await ledger.post(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, func, insert, select, update
 
 from miningtx.config import Settings
 from miningtx.kit.clock import ONE_DAY, first_reward_day, latest_cutoff_day
@@ -25,7 +25,6 @@ from miningtx.models import (
     Fleet,
     LedgerTransfer,
     MiningContract,
-    MiningReward,
 )
 from miningtx.solvency import solvency_report
 from miningtx.worker import WorkerContext
@@ -94,17 +93,22 @@ async def reward_days(db: Database, activation_id: str) -> list[date]:
     """The days credited to one activation, in the order they were credited."""
     async with db.read() as session:
         rows = await session.scalars(
-            select(MiningReward.day)
-            .join(Activation, Activation.seq == MiningReward.activation_seq)
-            .where(Activation.id == activation_id)
-            .order_by(MiningReward.seq)
+            select(LedgerTransfer.value_date)
+            .where(LedgerTransfer.kind == "reward", LedgerTransfer.reference == activation_id)
+            .order_by(LedgerTransfer.seq)
         )
         return list(rows)
 
 
 async def reward_count(db: Database) -> int:
     async with db.read() as session:
-        return int((await session.execute(select(func.count(MiningReward.seq)))).scalar_one())
+        return int(
+            (
+                await session.execute(
+                    select(func.count(LedgerTransfer.seq)).where(LedgerTransfer.kind == "reward")
+                )
+            ).scalar_one()
+        )
 
 
 async def solvency_problems(db: Database) -> list[str]:
@@ -217,12 +221,15 @@ async def books_problems(db: Database) -> list[str]:
                 Activation.id,
                 Activation.rewards_paid,
                 Activation.next_reward_on,
-                func.count(MiningReward.seq).label("rows"),
-                func.count(func.distinct(MiningReward.day)).label("days"),
-                func.min(MiningReward.day).label("first"),
-                func.max(MiningReward.day).label("last"),
+                func.count(LedgerTransfer.seq).label("rows"),
+                func.count(func.distinct(LedgerTransfer.value_date)).label("days"),
+                func.min(LedgerTransfer.value_date).label("first"),
+                func.max(LedgerTransfer.value_date).label("last"),
             )
-            .outerjoin(MiningReward, MiningReward.activation_seq == Activation.seq)
+            .outerjoin(
+                LedgerTransfer,
+                and_(LedgerTransfer.reference == Activation.id, LedgerTransfer.kind == "reward"),
+            )
             .group_by(Activation.id, Activation.rewards_paid, Activation.next_reward_on)
         )
         for row in per_activation:
@@ -242,8 +249,8 @@ async def books_problems(db: Database) -> list[str]:
         customers = await session.execute(
             select(Customer.id, Customer.total_rewards).where(
                 Customer.total_rewards
-                != select(func.coalesce(func.sum(MiningReward.amount), 0))
-                .where(MiningReward.customer_seq == Customer.seq)
+                != select(func.coalesce(func.sum(LedgerTransfer.amount), 0))
+                .where(LedgerTransfer.customer_seq == Customer.seq, LedgerTransfer.kind == "reward")
                 .scalar_subquery()
             )
         )

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 
 from miningtx.mining.accrual import accrue
-from miningtx.models import MiningReward
+from miningtx.models import LedgerTransfer
 from tests.servers import MTX, Seed, seeding, server_environment, stop
 from tests.worker.helpers import (
     DEADLINE,
@@ -91,7 +91,9 @@ async def test_two_workers_credit_each_reward_exactly_once(
         async with seed.db.read() as session:
             # Each run stamps its rewards with its own now: both workers took passes.
             runs = await session.execute(
-                select(MiningReward.created_at, func.count()).group_by(MiningReward.created_at)
+                select(LedgerTransfer.created_at, func.count())
+                .where(LedgerTransfer.kind == "reward")
+                .group_by(LedgerTransfer.created_at)
             )
             assert len(runs.all()) >= 2
         assert await books_problems(seed.db) == []

@@ -15,10 +15,11 @@ Why it is safe:
   writers on BEGIN IMMEDIATE; everything is re-read inside the transaction, so of two
   workers exactly one pays each pass and the other moves on.
 * Crashes: a killed process leaves a whole pass or nothing; the next run redoes the rest.
-* Double credits: the transfer's idempotency key `<ct>:reward:<day>` and the rewards'
-  UNIQUE (activation_seq, day) refuse a second credit even if the schedule were wrong,
-  and every statement's row count is checked against the pass, so a mismatch rolls the
-  pass back instead of unbalancing the books.
+* Double credits: the reward transfer's UNIQUE idempotency key `<ct>:reward:<day>`
+  refuses a second credit even if the schedule were wrong (the ledger is the only
+  record of a reward: `value_date` is its day, `reference` its contract), and every
+  statement's row count is checked against the pass, so a mismatch rolls the pass back
+  instead of unbalancing the books.
 * Deadlocks: rows are locked in the order API transactions take them: the fleet row
   (activation takes it before the ledger), the platform ledger row, customers rows (KYC
   approval takes one before the ledger), then customers' ledger rows.
@@ -62,7 +63,6 @@ from miningtx.models import (
     Fleet,
     LedgerAccount,
     LedgerTransfer,
-    MiningReward,
 )
 from miningtx.models.base import UTCDateTime
 from miningtx.webhooks import outbox
@@ -193,27 +193,6 @@ _CREDIT_CUSTOMERS = (
         LedgerAccount.kind == CUSTOMER_AVAILABLE,
     )
     .values(balance=LedgerAccount.balance + _paid.c.amount)
-)
-_INSERT_REWARDS = insert(MiningReward).from_select(
-    [
-        MiningReward.activation_seq,
-        MiningReward.customer_seq,
-        MiningReward.day,
-        MiningReward.amount,
-        MiningReward.transfer_seq,
-        MiningReward.created_at,
-    ],
-    select(
-        Activation.seq,
-        Activation.customer_seq,
-        _PASS_DAY,
-        Activation.daily_reward,
-        LedgerTransfer.seq,
-        _RUN_NOW,
-    )
-    .join(LedgerTransfer, _PASS_TRANSFER)
-    .where(_IN_PASS)
-    .order_by(Activation.seq),
 )
 _LAST_TRANSFER = select(func.coalesce(func.max(LedgerTransfer.seq), 0))
 _LAST_EVENT = select(func.coalesce(func.max(Event.seq), 0))
@@ -456,8 +435,6 @@ async def pay_pass(
         _insert_transfers(dialect), {**keyed, "reserved_seq": reserved_seq}
     )
     _expect("ledger_transfers", inserted.rowcount, count)
-    inserted = await connection.execute(_INSERT_REWARDS, keyed)
-    _expect("mining_rewards", inserted.rowcount, count)
     updated = await connection.execute(_CREDIT_CUSTOMERS, where)
     _expect("customer ledger accounts", updated.rowcount, customers)
 
@@ -506,8 +483,9 @@ async def accrual_status(db: Database) -> AccrualStatus:
         due = await count_due(session, target)
         last = (
             await session.execute(
-                select(MiningReward.day, MiningReward.created_at)
-                .order_by(MiningReward.seq.desc())
+                select(LedgerTransfer.value_date, LedgerTransfer.created_at)
+                .where(LedgerTransfer.kind == "reward")
+                .order_by(LedgerTransfer.seq.desc())
                 .limit(1)
             )
         ).one_or_none()
@@ -515,6 +493,6 @@ async def accrual_status(db: Database) -> AccrualStatus:
         now=now,
         target=target,
         due=due,
-        last_credited_day=last.day if last else None,
+        last_credited_day=last.value_date if last else None,
         last_credited_at=last.created_at if last else None,
     )

@@ -17,7 +17,6 @@ from miningtx.models import (
     LedgerAccount,
     LedgerTransfer,
     MiningContract,
-    MiningReward,
 )
 
 
@@ -86,23 +85,24 @@ class RewardRow:
 async def list_rewards(
     session: ReadSession, customer_seq: int, page: PageRequest
 ) -> Sequence[tuple[int, RewardRow]]:
+    """The customer's rewards, newest first: their `reward` transfers (one index range on
+    customer and kind), each with the contract its `reference` names."""
     query = (
         select(
-            MiningReward.seq,
+            LedgerTransfer.seq,
             LedgerTransfer.id.label("transfer_id"),
-            MiningReward.day,
+            LedgerTransfer.value_date,
             Activation.contract_name,
             Activation.id.label("activation_id"),
-            MiningReward.amount,
+            LedgerTransfer.amount,
         )
-        .join(Activation, Activation.seq == MiningReward.activation_seq)
-        .join(LedgerTransfer, LedgerTransfer.seq == MiningReward.transfer_seq)
-        .where(MiningReward.customer_seq == customer_seq)
+        .join(Activation, Activation.id == LedgerTransfer.reference)
+        .where(LedgerTransfer.customer_seq == customer_seq, LedgerTransfer.kind == "reward")
     )
     if page.after_seq is not None:
-        query = query.where(MiningReward.seq < page.after_seq)
-    rows = await session.execute(query.order_by(MiningReward.seq.desc()).limit(page.limit + 1))
+        query = query.where(LedgerTransfer.seq < page.after_seq)
+    rows = await session.execute(query.order_by(LedgerTransfer.seq.desc()).limit(page.limit + 1))
     return [
-        (r.seq, RewardRow(r.transfer_id, r.day, r.contract_name, r.activation_id, r.amount))
+        (r.seq, RewardRow(r.transfer_id, r.value_date, r.contract_name, r.activation_id, r.amount))
         for r in rows
     ]

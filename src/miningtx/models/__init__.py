@@ -10,7 +10,6 @@ from miningtx.models.mining import (
     Activation,
     Fleet,
     MiningContract,
-    MiningReward,
 )
 from miningtx.models.staking import Stake, StakingPlan, StakingTerms
 from miningtx.models.wallet import Deposit, DepositAddress, Withdrawal
@@ -37,7 +36,6 @@ __all__ = [
     "LedgerAccount",
     "LedgerTransfer",
     "MiningContract",
-    "MiningReward",
     "Stake",
     "StakingPlan",
     "StakingTerms",

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
-    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,24 +77,6 @@ class Activation(Base):
     status: Mapped[str] = mapped_column(String(16), default="active")
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
-
-
-class MiningReward(Base):
-    """One daily reward of one activation; the unique key makes a second credit impossible."""
-
-    __tablename__ = "mining_rewards"
-    __table_args__ = (
-        UniqueConstraint("activation_seq", "day", name="uq_mining_rewards_activation_day"),
-        Index("ix_mining_rewards_customer", "customer_seq", "seq"),
-    )
-
-    seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
-    activation_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("contract_activations.seq"))
-    customer_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("customers.seq"))
-    day: Mapped[date] = mapped_column(Date)
-    amount: Mapped[int] = mapped_column(BigInteger)
-    transfer_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("ledger_transfers.seq"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class AccrualState(Base):
