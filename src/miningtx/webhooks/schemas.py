@@ -90,12 +90,6 @@ def render_endpoint(endpoint: WebhookEndpoint, events: list[str]) -> WebhookEndp
 
 
 def render_created(endpoint: WebhookEndpoint, events: list[str]) -> CreatedWebhookEndpointOut:
-    return CreatedWebhookEndpointOut(
-        id=endpoint.id,
-        url=endpoint.url,
-        events=events,
-        status=endpoint.status,
-        disabled_reason=endpoint.disabled_reason,
-        created_at=endpoint.created_at,
-        secret=endpoint.secret,
-    )
+    """The endpoint as every route shows it, plus its secret: only the creation answer."""
+    shown = render_endpoint(endpoint, events)
+    return CreatedWebhookEndpointOut(**dict(shown), secret=endpoint.secret)
