@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Test tools outside PyPI: anvil (the local EVM node, from npm) and Debian's chromium.
+TOOLS := node_modules/.installed
+$(TOOLS): package.json package-lock.json
+	npm install --no-audit --no-fund --loglevel=error
+	command -v chromium >/dev/null || apt-get install -y -q chromium >/dev/null \
+	  || (apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null)
+	touch $(TOOLS)
+
 install: $(STAMP)
 
 ## Install, seed demo data on the embedded SQLite default, print a key and a curl line, serve.
@@ -22,7 +30,7 @@ run: $(STAMP)
 	$(BIN)/mtx serve --host $(HOST) --port $(PORT)
 
 ## Install, then run every check: lint, format, types and the whole test suite.
-test: $(STAMP) lint typecheck pytest
+test: $(STAMP) $(TOOLS) lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -31,7 +39,7 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(STAMP) $(TOOLS)
 	$(BIN)/pytest
 
 bench: $(STAMP)
@@ -40,4 +48,4 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.webhooks
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

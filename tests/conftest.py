@@ -64,6 +64,10 @@ TEST_XPUB = (
 )
 
 
+#: What a live deployment must configure besides the xpub (tests only; nothing real).
+LIVE_REQUIREMENTS: dict[str, Any] = {"secret_key": "live-test-secret-" + "x" * 32}
+
+
 def make_settings(database_url: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "database_url": database_url,
@@ -76,6 +80,8 @@ def make_settings(database_url: str, **overrides: Any) -> Settings:
         "worker_in_process": False,
     }
     values.update(overrides)
+    if values.get("mode") == "live":
+        values.update(LIVE_REQUIREMENTS | overrides)
     return Settings(_env_file=None, **values)
 
 

@@ -106,6 +106,7 @@ def test_live_mode_refuses_sandbox_only_commands(
     sqlite_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("MTX_MODE", "live")
+    monkeypatch.setenv("MTX_SECRET_KEY", "live-test-secret-" + "x" * 32)
     monkeypatch.setenv("MTX_WALLET_XPUB", TEST_XPUB)
     get_settings.cache_clear()
 

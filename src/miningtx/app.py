@@ -40,6 +40,7 @@ from miningtx.staking.endpoints import router as staking_router
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
+from miningtx.web import router as web_router
 from miningtx.webhooks.endpoints import router as webhooks_router
 from miningtx.worker import WorkerContext, run_forever
 
@@ -192,6 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.sandbox:
         app.include_router(test_helpers, prefix="/v1")
         app.include_router(sandbox_router, prefix="/v1")
+    app.include_router(web_router)
     _add_operational_routes(app, db)
     _add_docs(app)
 

@@ -15,6 +15,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from miningtx.kit.money import DECIMALS, parse_decimal
 
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
+#: Sandbox-only default; a live deployment refuses to start with it.
+DEFAULT_SECRET_KEY = "sandbox-only-secret-key-do-not-use-in-live"  # noqa: S105
+MIN_SECRET_KEY_LENGTH = 32
 _RATE = re.compile(r"^\d+\s*/\s*(second|minute|hour|day)$")
 
 
@@ -62,6 +65,8 @@ class Settings(BaseSettings):
     webhook_read_timeout: float = Field(default=10.0, gt=0)
     webhook_batch_size: int = Field(default=50, ge=1)
     webhook_retry_window_hours: float = Field(default=72.0, gt=0)
+    #: Signs dashboard and console session and CSRF tokens. Live mode refuses the default.
+    secret_key: str = DEFAULT_SECRET_KEY
 
     @model_validator(mode="after")
     def _check(self) -> Self:
@@ -74,6 +79,13 @@ class Settings(BaseSettings):
             raise ValueError("MTX_WITHDRAWAL_FEE must be below MTX_WITHDRAWAL_MIN")
         if self.mode is Mode.LIVE and not self.wallet_xpub:
             raise ValueError("live mode needs MTX_WALLET_XPUB, the wallet's extended public key")
+        if self.mode is Mode.LIVE and (
+            self.secret_key == DEFAULT_SECRET_KEY or len(self.secret_key) < MIN_SECRET_KEY_LENGTH
+        ):
+            raise ValueError(
+                f"live mode needs MTX_SECRET_KEY: a secret of its own, at least "
+                f"{MIN_SECRET_KEY_LENGTH} characters (not the sandbox default)"
+            )
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "MTX_DATABASE_URL must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
