@@ -21,6 +21,7 @@ from miningtx import __version__
 from miningtx.config import Settings, get_settings
 from miningtx.customers.auth import Authenticator
 from miningtx.customers.endpoints import router as customers_router
+from miningtx.dashboard import router as dashboard_router
 from miningtx.kit import metrics
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, ErrorEnvelope
@@ -40,7 +41,6 @@ from miningtx.staking.endpoints import router as staking_router
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
-from miningtx.web import router as web_router
 from miningtx.webhooks.endpoints import router as webhooks_router
 from miningtx.worker import WorkerContext, run_forever
 
@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.sandbox:
         app.include_router(test_helpers, prefix="/v1")
         app.include_router(sandbox_router, prefix="/v1")
-    app.include_router(web_router)
+    app.include_router(dashboard_router)
     _add_operational_routes(app, db)
     _add_docs(app)
 
