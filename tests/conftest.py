@@ -65,7 +65,14 @@ TEST_XPUB = (
 
 
 #: What a live deployment must configure besides the xpub (tests only; nothing real).
-LIVE_REQUIREMENTS: dict[str, Any] = {"secret_key": "live-test-secret-" + "x" * 32}
+LIVE_REQUIREMENTS: dict[str, Any] = {
+    "secret_key": "live-test-secret-" + "x" * 32,
+    # Nothing listens there: live tests that need a node start anvil themselves.
+    "chain_bsc_rpc_url": "http://127.0.0.1:9",
+    "chain_bsc_usdt_address": "0x55d398326f99059fF775485246999027B3197955",
+    "chain_polygon_rpc_url": "http://127.0.0.1:9",
+    "chain_polygon_usdt_address": "0xc2132D05D31c914a87C6611C10748AEb04B58e8F",
+}
 
 
 def make_settings(database_url: str, **overrides: Any) -> Settings:

@@ -35,7 +35,7 @@ from miningtx.kit.money import (
     parse_decimal,
 )
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS
+from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS, Platform
 from miningtx.mining import service as mining
 from miningtx.mining.commands import rewards_app
 from miningtx.models import Customer, Fleet, MiningContract, Withdrawal
@@ -44,6 +44,8 @@ from miningtx.staking import repository as staking_repo
 from miningtx.staking import service as staking
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
+from miningtx.wallet.chain import ChainError, verify_live_chains
+from miningtx.wallet.commands import signer_app
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import WorkerContext, all_jobs, run_forever, run_round
 
@@ -71,6 +73,8 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(__import__("miningtx.dashboard.commands").dashboard.commands.operators_app, name="operators")
+app.add_typer(signer_app, name="signer")
 
 T = TypeVar("T")
 out = Console()
@@ -96,6 +100,7 @@ def serve(
 ) -> None:
     """Serve the API; on the embedded SQLite default also run the background worker."""
     settings = get_settings()
+    _check_live_chains(settings)
     if settings.is_sqlite:
         upgrade(settings.database_url)
     if (ssl_certfile is None) != (ssl_keyfile is None):
@@ -150,6 +155,7 @@ def worker(
     after the current step, and a killed worker leaves nothing half-done."""
     settings = get_settings()
     configure_logging(settings.log_level, json=settings.log_json)
+    _check_live_chains(settings)
 
     async def work(db: Database) -> dict[str, int]:
         ctx = WorkerContext(db, settings)
@@ -165,6 +171,16 @@ def worker(
     done = run(work)
     if once:
         emit(as_json, done, ", ".join(f"{name}: {count}" for name, count in done.items()))
+
+
+def _check_live_chains(settings: Settings) -> None:
+    """Live start-up: each network's node must be the configured chain with the USDT contract."""
+    if settings.sandbox:
+        return
+    try:
+        asyncio.run(verify_live_chains(settings))
+    except ChainError as error:
+        fail(f"live mode cannot start: {error}")
 
 
 @app.command()
@@ -378,10 +394,9 @@ def pools_fund(
     network: Annotated[str, typer.Option(help="Treasury the funds come from.")] = "bsc",
     as_json: JsonOpt = False,
 ) -> None:
-    """Sandbox only: fund a pool from the operator's treasury."""
+    """Fund a pool. Live: from the USDT the operator deposited to the funding address
+    (see `mtx signer addresses`). Sandbox: from a network's treasury, with no chain behind."""
     settings = get_settings()
-    if not settings.sandbox:
-        fail("pools are funded only by on-chain deposits in live mode")
     if pool not in FUNDABLE_POOLS:
         fail(f"unknown pool {pool!r}; choose one of {', '.join(FUNDABLE_POOLS)}")
     if network not in NETWORKS:
@@ -390,14 +405,21 @@ def pools_fund(
 
     async def work(db: Database) -> int:
         async with db.write() as session:
-            await ledger.fund_pool(
-                session,
-                FUNDABLE_POOLS[pool],
-                network,
-                units,
-                await db.clock.sync(session),
-                reference=new_id("fund"),
-            )
+            try:
+                await ledger.fund_pool(
+                    session,
+                    FUNDABLE_POOLS[pool],
+                    network if settings.sandbox else None,
+                    units,
+                    await db.clock.sync(session),
+                    reference=new_id("fund"),
+                )
+            except ledger.InsufficientFunds:
+                held = await ledger.balances(session, [Platform.OPERATOR_FUNDS])
+                fail(
+                    "live mode funds pools only from on-chain deposits to the funding address; "
+                    f"operator funds hold {format_amount(held[Platform.OPERATOR_FUNDS])} USDT"
+                )
         async with db.read() as session:
             return (await ledger.balances(session, [FUNDABLE_POOLS[pool]]))[FUNDABLE_POOLS[pool]]
 
@@ -601,16 +623,18 @@ def withdrawals_approve(
     withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a pending withdrawal. Sandbox: the simulated network sends it at once."""
+    """Approve a pending withdrawal for the signer to send. Sandbox, on a network with no
+    node configured: the simulated network sends it at once."""
     settings = get_settings()
 
     async def work(db: Database) -> Withdrawal:
         async with db.write() as session:
+            found = await wallet_repo.find_withdrawal(session, withdrawal_id)
             return await wallet.approve_withdrawal(
                 session,
                 withdrawal_id,
                 await db.clock.sync(session),
-                simulate_chain=settings.sandbox,
+                simulate_chain=found is not None and settings.simulates(found.network),
             )
 
     withdrawal = run(work)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import time
 from enum import StrEnum
 from functools import lru_cache
@@ -14,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from miningtx.kit.money import DECIMALS, parse_decimal
 
+#: The networks USDT moves on (ledger/accounts.NETWORKS names the same two).
+NETWORK_NAMES = ("bsc", "polygon")
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
 #: Sandbox-only default; a live deployment refuses to start with it.
 DEFAULT_SECRET_KEY = "sandbox-only-secret-key-do-not-use-in-live"  # noqa: S105
@@ -24,6 +27,24 @@ _RATE = re.compile(r"^\d+\s*/\s*(second|minute|hour|day)$")
 class Mode(StrEnum):
     SANDBOX = "sandbox"
     LIVE = "live"
+
+
+@dataclass(frozen=True)
+class ChainSettings:
+    """One network's JSON-RPC node and USDT contract, as the watcher and the signer use them."""
+
+    network: str
+    rpc_url: str
+    chain_id: int
+    usdt_address: str
+    #: A transfer in block b is final once the head is at b + confirmations - 1.
+    confirmations: int
+    #: Smallest deposit credited, in micro-USDT; smaller ones are recorded, not credited.
+    min_deposit: int
+    #: First block the watcher reads when it has no cursor yet (None: the head at first run).
+    start_block: int | None
+    #: Blocks per eth_getLogs request.
+    block_range: int
 
 
 class Settings(BaseSettings):
@@ -65,6 +86,24 @@ class Settings(BaseSettings):
     webhook_read_timeout: float = Field(default=10.0, gt=0)
     webhook_batch_size: int = Field(default=50, ge=1)
     webhook_retry_window_hours: float = Field(default=72.0, gt=0)
+    #: Chain settings per network (live mode needs both; sandbox simulates a network left unset).
+    chain_bsc_rpc_url: str | None = None
+    chain_bsc_chain_id: int = 56
+    chain_bsc_usdt_address: str | None = None
+    chain_bsc_confirmations: int = Field(default=15, ge=1)
+    chain_bsc_min_deposit: str = "10.00"
+    chain_bsc_start_block: int | None = Field(default=None, ge=0)
+    chain_polygon_rpc_url: str | None = None
+    chain_polygon_chain_id: int = 137
+    chain_polygon_usdt_address: str | None = None
+    chain_polygon_confirmations: int = Field(default=128, ge=1)
+    chain_polygon_min_deposit: str = "10.00"
+    chain_polygon_start_block: int | None = Field(default=None, ge=0)
+    chain_block_range: int = Field(default=2000, ge=1)
+    #: Deposit addresses holding at least this much USDT are swept into the hot wallet.
+    sweep_threshold: str = "100.00"
+    #: The signer's BIP-39 mnemonic file (read by `mtx signer` only; never by the API).
+    signer_seed_file: Path | None = None
     #: Signs dashboard and console session and CSRF tokens. Live mode refuses the default.
     secret_key: str = DEFAULT_SECRET_KEY
 
@@ -86,11 +125,52 @@ class Settings(BaseSettings):
                 f"live mode needs MTX_SECRET_KEY: a secret of its own, at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters (not the sandbox default)"
             )
+        if self.mode is Mode.LIVE:
+            missing = [
+                f"MTX_CHAIN_{network.upper()}_{field.upper()}"
+                for network in NETWORK_NAMES
+                for field in ("rpc_url", "usdt_address")
+                if not getattr(self, f"chain_{network}_{field}")
+            ]
+            if missing:
+                raise ValueError(f"live mode needs the chain settings {', '.join(missing)}")
+        for network in NETWORK_NAMES:
+            parse_decimal(getattr(self, f"chain_{network}_min_deposit"), DECIMALS)
+        parse_decimal(self.sweep_threshold, DECIMALS)
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "MTX_DATABASE_URL must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
             )
         return self
+
+    def chain(self, network: str) -> ChainSettings | None:
+        """The network's chain settings, or None when it has no node configured."""
+        rpc_url = getattr(self, f"chain_{network}_rpc_url")
+        usdt = getattr(self, f"chain_{network}_usdt_address")
+        if not rpc_url or not usdt:
+            return None
+        return ChainSettings(
+            network=network,
+            rpc_url=rpc_url,
+            chain_id=getattr(self, f"chain_{network}_chain_id"),
+            usdt_address=usdt,
+            confirmations=getattr(self, f"chain_{network}_confirmations"),
+            min_deposit=parse_decimal(getattr(self, f"chain_{network}_min_deposit"), DECIMALS),
+            start_block=getattr(self, f"chain_{network}_start_block"),
+            block_range=self.chain_block_range,
+        )
+
+    def simulates(self, network: str) -> bool:
+        """Whether the sandbox's simulated network stands in for `network` (no node set)."""
+        return self.sandbox and self.chain(network) is None
+
+    def chains(self) -> list[ChainSettings]:
+        """The networks with a node configured."""
+        return [chain for network in NETWORK_NAMES if (chain := self.chain(network)) is not None]
+
+    @property
+    def sweep_threshold_units(self) -> int:
+        return parse_decimal(self.sweep_threshold, DECIMALS)
 
     @property
     def runs_worker_in_process(self) -> bool:

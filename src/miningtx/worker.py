@@ -44,9 +44,10 @@ def time_jobs() -> list[tuple[str, Job]]:
 
 
 def all_jobs() -> list[tuple[str, Job]]:
+    from miningtx.wallet.watcher import watch_chains  # noqa: PLC0415
     from miningtx.webhooks.delivery import deliver_due  # noqa: PLC0415
 
-    return [*time_jobs(), ("webhooks", deliver_due)]
+    return [*time_jobs(), ("chain", watch_chains), ("webhooks", deliver_due)]
 
 
 async def run_round(ctx: WorkerContext, jobs: list[tuple[str, Job]]) -> dict[str, int]:

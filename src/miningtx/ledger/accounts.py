@@ -25,6 +25,8 @@ class Platform(StrEnum):
     PARTNERS = "platform:partners"
     FEES = "platform:fees"
     PENDING_WITHDRAWALS = "platform:pending_withdrawals"
+    #: USDT the operator deposited to the funding address, not yet put into a pool.
+    OPERATOR_FUNDS = "platform:operator_funds"
     TREASURY_BSC = "platform:treasury:bsc"
     TREASURY_POLYGON = "platform:treasury:polygon"
 

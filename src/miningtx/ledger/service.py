@@ -16,7 +16,7 @@ from sqlalchemy import case, func, insert, select, update
 
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.ids import new_id
-from miningtx.ledger.accounts import allows_negative, treasury
+from miningtx.ledger.accounts import Platform, allows_negative, treasury
 from miningtx.models import LedgerAccount, LedgerTransfer
 
 
@@ -197,18 +197,20 @@ async def check_invariants(session: ReadSession | WriteSession) -> list[str]:
 async def fund_pool(
     session: WriteSession,
     pool: str,
-    network: str,
+    network: str | None,
     amount: int,
     now: datetime,
     *,
     reference: str,
 ) -> Posted:
-    """Move operator funds held on `network` into a pool (sandbox: no chain behind it)."""
+    """Move operator money into a pool: from the funds the operator deposited on-chain to
+    the funding address (`network` None: live), or from a network's treasury (sandbox,
+    no chain behind it). Raises InsufficientFunds when the operator's funds fall short."""
     [posted] = await post(
         session,
         [
             Leg(
-                debit=treasury(network),
+                debit=Platform.OPERATOR_FUNDS if network is None else treasury(network),
                 credit=pool,
                 amount=amount,
                 kind="pool_funding",

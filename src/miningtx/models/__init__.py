@@ -12,7 +12,13 @@ from miningtx.models.mining import (
     MiningContract,
 )
 from miningtx.models.staking import Stake, StakingPlan, StakingTerms
-from miningtx.models.wallet import Deposit, DepositAddress, Withdrawal
+from miningtx.models.wallet import (
+    ChainCursor,
+    ChainTransaction,
+    Deposit,
+    DepositAddress,
+    Withdrawal,
+)
 from miningtx.models.webhooks import (
     Event,
     WebhookAttempt,
@@ -26,6 +32,8 @@ __all__ = [
     "Activation",
     "ApiKey",
     "Base",
+    "ChainCursor",
+    "ChainTransaction",
     "ClockState",
     "Customer",
     "Deposit",

@@ -4,19 +4,44 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miningtx.models.base import Base, SeqKey, UTCDateTime
 
 
 class Deposit(Base):
+    """USDT that entered the platform: a customer's deposit or the operator's funding.
+
+    On-chain deposits are recorded when their Transfer log is first seen (`pending`,
+    with the block they are in) and credited once final (`confirmed`), or marked
+    `below_minimum`; a pending deposit whose block leaves the chain is deleted. One
+    row per (network, tx_hash, log_index): nothing is recorded or credited twice.
+    """
+
     __tablename__ = "deposits"
-    __table_args__ = (Index("ix_deposits_customer", "customer_seq", "seq"),)
+    __table_args__ = (
+        Index("ix_deposits_customer", "customer_seq", "seq"),
+        Index("ix_deposits_transfer_log", "network", "tx_hash", "log_index", unique=True),
+        Index("ix_deposits_network_status", "network", "status", "block_number"),
+    )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True)
-    customer_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("customers.seq"))
+    #: None for deposits to the operator's funding address (`purpose` "funding").
+    customer_seq: Mapped[int | None] = mapped_column(
+        SeqKey, ForeignKey("customers.seq"), nullable=True
+    )
+    purpose: Mapped[str] = mapped_column(String(16), default="customer")
     network: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
     status: Mapped[str] = mapped_column(String(16))
@@ -27,6 +52,14 @@ class Deposit(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     credited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    #: On-chain deposits only: where the Transfer log is and what it moved.
+    log_index: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    address: Mapped[str | None] = mapped_column(String(42), nullable=True)
+    #: The exact token amount in the token's own units (a decimal string: 18-decimal
+    #: amounts overflow BIGINT); `amount` is it in micro-USDT, truncated.
+    raw_amount: Mapped[str | None] = mapped_column(String(80), nullable=True)
 
 
 class DepositAddress(Base):
@@ -76,3 +109,51 @@ class Withdrawal(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class ChainCursor(Base):
+    """Where a network's watcher is: every block below `next_block` is final and read.
+
+    `leader`/`lease_until` make one watcher per network the leader at a time.
+    """
+
+    __tablename__ = "chain_cursors"
+
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    next_block: Mapped[int] = mapped_column(BigInteger)
+    leader: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChainTransaction(Base):
+    """A transaction the signer signed: recorded before it is sent, so a crash can only
+    ever lead to re-sending these same bytes (same hash, same nonce), never a second one.
+
+    kind: `payout` (a withdrawal), `gas` (native coin topping up a deposit address),
+    `sweep` (a deposit address's USDT into the hot wallet). status: `signed` until its
+    receipt is final, then `confirmed` or `reverted`.
+    """
+
+    __tablename__ = "chain_transactions"
+    __table_args__ = (
+        UniqueConstraint("network", "from_address", "nonce", name="uq_chain_transactions_nonce"),
+        Index("ix_chain_transactions_open", "network", "status", "seq"),
+    )
+
+    seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
+    network: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    withdrawal_seq: Mapped[int | None] = mapped_column(
+        SeqKey, ForeignKey("withdrawals.seq"), nullable=True, unique=True
+    )
+    from_address: Mapped[str] = mapped_column(String(42))
+    to_address: Mapped[str] = mapped_column(String(42))
+    nonce: Mapped[int] = mapped_column(BigInteger)
+    tx_hash: Mapped[str] = mapped_column(String(66), unique=True)
+    raw_tx: Mapped[str] = mapped_column(Text)
+    #: Token units (payout, sweep) or wei (gas), as a decimal string.
+    value: Mapped[str] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -28,6 +28,9 @@ DEV_WALLET_SEED = "sandbox-wallet.seed"
 #: How long the development wallet generator may take before start-up gives up.
 DEV_WALLET_TIMEOUT = 60.0
 ZERO_ADDRESS = "0x" + "0" * 40
+#: Indexes on the internal chain m/44'/60'/0'/1 of the platform's own addresses.
+HOT_WALLET_INDEX = 0
+FUNDING_INDEX = 1
 _HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 
 
@@ -75,6 +78,29 @@ def derive_address(xpub: str, index: int) -> str:
     pubkey: bytes = _external_chain(xpub).get_pubkey_from_path(f"m/{index}")
     address: str = PublicKey.from_compressed_bytes(pubkey).to_checksum_address()
     return address
+
+
+@lru_cache(maxsize=8)
+def _internal_chain(xpub: str) -> BIP32:
+    """The parsed m/1 (internal chain) node under `xpub`: the platform's own addresses."""
+    account = parse_account_xpub(xpub)
+    return BIP32.from_xpub(account.get_xpub_from_path("m/1"))
+
+
+def _internal_address(xpub: str, index: int) -> str:
+    pubkey: bytes = _internal_chain(xpub).get_pubkey_from_path(f"m/{index}")
+    address: str = PublicKey.from_compressed_bytes(pubkey).to_checksum_address()
+    return address
+
+
+def hot_wallet_address(xpub: str) -> str:
+    """The hot wallet, m/44'/60'/0'/1/0: sends payouts, receives sweeps (every network)."""
+    return _internal_address(xpub, HOT_WALLET_INDEX)
+
+
+def funding_address(xpub: str) -> str:
+    """The operator's funding address, m/44'/60'/0'/1/1: deposits to it fund the pools."""
+    return _internal_address(xpub, FUNDING_INDEX)
 
 
 def checksummed_address(text: str) -> str:

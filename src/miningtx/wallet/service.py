@@ -83,10 +83,11 @@ async def credit_deposit(
     now: datetime,
     tx_hash: str | None = None,
 ) -> Deposit:
-    """Record a confirmed deposit and credit it: treasury(network) -> customer available."""
+    """Record a confirmed deposit and credit it (the sandbox's simulated network)."""
     deposit = Deposit(
         id=new_id("dep"),
         customer_seq=customer_seq,
+        purpose="customer",
         network=network,
         amount=amount,
         status="confirmed",
@@ -95,34 +96,84 @@ async def credit_deposit(
         created_at=now,
         credited_at=now,
     )
+    session.add(deposit)
+    await session.flush()
+    await _credit(session, deposit, customer_id, now)
+    return deposit
+
+
+async def _credit(
+    session: WriteSession, deposit: Deposit, customer_id: str | None, now: datetime
+) -> None:
+    """Post a confirmed deposit: treasury(network) -> the customer's available, announced
+    as `deposit.confirmed`; a funding deposit goes to the operator's funds instead."""
+    to_customer = deposit.customer_seq is not None and customer_id is not None
     [posted] = await ledger.post(
         session,
         [
             ledger.Leg(
-                debit=treasury(network),
-                credit=customer_available(customer_id),
-                amount=amount,
-                kind="deposit",
+                debit=treasury(deposit.network),
+                credit=(
+                    customer_available(customer_id)
+                    if to_customer and customer_id is not None
+                    else Platform.OPERATOR_FUNDS
+                ),
+                amount=deposit.amount,
+                kind="deposit" if to_customer else "operator_funding",
+                # One credit per deposit, whichever path confirms it.
                 idempotency_key=f"{deposit.id}:credit",
-                customer_seq=customer_seq,
-                direction="credit",
+                customer_seq=deposit.customer_seq,
+                direction="credit" if to_customer else None,
                 reference=deposit.id,
             )
         ],
         now,
     )
     deposit.transfer_seq = posted.seq
-    session.add(deposit)
     await session.flush()
-    await outbox.emit(
-        session,
-        customer_seq=customer_seq,
-        event_type="deposit.confirmed",
-        data=render_deposit(deposit).model_dump(mode="json"),
-        now=now,
-        source_key=f"{deposit.id}:confirmed",
-    )
-    return deposit
+    if deposit.customer_seq is not None:
+        await outbox.emit(
+            session,
+            customer_seq=deposit.customer_seq,
+            event_type="deposit.confirmed",
+            data=render_deposit(deposit).model_dump(mode="json"),
+            now=now,
+            source_key=f"{deposit.id}:confirmed",
+        )
+
+
+async def settle_observed_deposit(
+    session: WriteSession,
+    deposit: Deposit,
+    *,
+    customer_id: str | None,
+    confirmations: int,
+    min_deposit: int,
+    now: datetime,
+) -> Deposit | None:
+    """A pending on-chain deposit is final: credit it, or record it as below the minimum.
+
+    A guarded UPDATE on `pending` makes this happen once; a deposit another process
+    settled first returns None. Funding deposits have no minimum.
+    """
+    below = deposit.customer_seq is not None and deposit.amount < min_deposit
+    values: dict[str, Any] = {"confirmations": confirmations}
+    if below or deposit.amount <= 0:
+        values["status"] = "below_minimum"
+    else:
+        values |= {"status": "confirmed", "credited_at": now}
+    settled = (
+        await session.execute(
+            update(Deposit)
+            .where(Deposit.seq == deposit.seq, Deposit.status == "pending")
+            .values(**values)
+            .returning(Deposit),
+            execution_options={"populate_existing": True, "synchronize_session": False},
+        )
+    ).scalar_one_or_none()
+    if settled is not None and settled.status == "confirmed":
+        await _credit(session, settled, customer_id, now)
+    return settled
 
 
 async def assign_deposit_address(

@@ -1,0 +1,1 @@
+"""Tests against real local EVM nodes (anvil) running a USDT-like token."""
