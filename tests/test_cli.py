@@ -110,7 +110,9 @@ def test_live_mode_refuses_sandbox_only_commands(
     monkeypatch.setenv("MTX_CHAIN_BSC_RPC_URL", "http://127.0.0.1:9")
     monkeypatch.setenv("MTX_CHAIN_BSC_USDT_ADDRESS", "0x55d398326f99059fF775485246999027B3197955")
     monkeypatch.setenv("MTX_CHAIN_POLYGON_RPC_URL", "http://127.0.0.1:9")
-    monkeypatch.setenv("MTX_CHAIN_POLYGON_USDT_ADDRESS", "0xc2132D05D31c914a87C6611C10748AEb04B58e8F")
+    monkeypatch.setenv(
+        "MTX_CHAIN_POLYGON_USDT_ADDRESS", "0xc2132D05D31c914a87C6611C10748AEb04B58e8F"
+    )
     monkeypatch.setenv("MTX_WALLET_XPUB", TEST_XPUB)
     get_settings.cache_clear()
 

@@ -4,6 +4,7 @@ non-zero with a one-line reason on failure."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import shutil
@@ -46,6 +47,7 @@ from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
 from miningtx.wallet.commands import signer_app
+from miningtx.wallet.reconcile import Custody, reconcile
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import WorkerContext, all_jobs, run_forever, run_round
 
@@ -73,7 +75,6 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(webhooks_app, name="webhooks")
-app.add_typer(__import__("miningtx.dashboard.commands").dashboard.commands.operators_app, name="operators")
 app.add_typer(signer_app, name="signer")
 
 T = TypeVar("T")
@@ -453,19 +454,30 @@ def ledger_check(as_json: JsonOpt = False) -> None:
 def solvency(as_json: JsonOpt = False) -> None:
     """Liabilities against assets per network, coverage ratio, pools and reserves.
 
-    Also proves the ledger invariants and that every reserve matches what it backs;
+    Also proves the ledger invariants and that every reserve matches what it backs, and,
+    per network with a node configured, that the USDT held on-chain by the deposit
+    addresses, the hot wallet and the funding address matches the ledger's custody;
     exits 1 when anything fails.
     """
+    settings = get_settings()
 
-    async def work(db: Database) -> SolvencyReport:
+    async def work(db: Database) -> tuple[SolvencyReport, list[Custody]]:
         async with db.snapshot() as session:
-            return await solvency_report(session)
+            report = await solvency_report(session)
+        return report, await reconcile(db, settings)
 
-    report = run(work)
+    try:
+        report, custody = run(work)
+    except ChainError as error:
+        fail(f"cannot reconcile with the chain: {error}")
+    mismatches = [problem for network in custody if (problem := network.problem())]
+    report = dataclasses.replace(report, problems=report.problems + mismatches)
     if as_json:
-        typer.echo(json.dumps(report.as_dict(), indent=2))
+        body = report.as_dict() | {"chains": [network.as_dict() for network in custody]}
+        typer.echo(json.dumps(body, indent=2))
     else:
         _print_solvency(report)
+        _print_custody(custody)
     if not report.ok:
         if not as_json:
             typer.echo("error: the platform is NOT solvent or its books do not hold", err=True)
@@ -492,6 +504,24 @@ def _print_solvency(report: SolvencyReport) -> None:
         typer.echo(f"problem: {problem}", err=True)
     if not report.problems:
         out.print("Ledger invariants hold and every reserve matches what it backs.")
+
+
+def _print_custody(custody: list[Custody]) -> None:
+    for network in custody:
+        values = network.as_dict()
+        table = Table("", "USDT", title=f"{network.network}: ledger against chain")
+        for name in (
+            "ledger_custody",
+            "not_yet_credited",
+            "sub_micro_dust",
+            "mined_not_final_payouts",
+            "expected_on_chain",
+            "on_chain",
+            "difference",
+        ):
+            table.add_row(name.replace("_", " "), values[name])
+        out.print(table)
+        out.print("match" if network.matches else "[bold red]MISMATCH[/bold red]")
 
 
 def _kyc_dict(c: Customer) -> dict[str, Any]:

@@ -6,6 +6,8 @@
 @notice A small USDT-like ERC-20 the chain tests deploy on local anvil nodes: symbol
         "USDT", decimals fixed at deployment (18 like BSC's USDT, 6 like Polygon's),
         and `mint`, callable only by the deployer, so tests can fund any address.
+        Like Tether's USDT, the deployer can block an address (`setBlocked`): transfers
+        from or to it revert, which lets tests make a sent payout fail on-chain.
 """
 
 from ethereum.ercs import IERC20
@@ -33,6 +35,7 @@ minter: public(immutable(address))
 totalSupply: public(uint256)
 balanceOf: public(HashMap[address, uint256])
 allowance: public(HashMap[address, HashMap[address, uint256]])
+blocked: public(HashMap[address, bool])
 
 
 @deploy
@@ -44,6 +47,7 @@ def __init__(token_decimals: uint8):
 @internal
 def _transfer(sender: address, receiver: address, amount: uint256):
     assert receiver != empty(address), "transfer to the zero address"
+    assert not self.blocked[sender] and not self.blocked[receiver], "blocked address"
     assert self.balanceOf[sender] >= amount, "insufficient balance"
     self.balanceOf[sender] -= amount
     self.balanceOf[receiver] += amount
@@ -80,3 +84,9 @@ def mint(receiver: address, amount: uint256):
     self.totalSupply += amount
     self.balanceOf[receiver] += amount
     log Transfer(sender=empty(address), receiver=receiver, value=amount)
+
+
+@external
+def setBlocked(account: address, is_blocked: bool):
+    assert msg.sender == minter, "only the deployer blocks"
+    self.blocked[account] = is_blocked
