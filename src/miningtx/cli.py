@@ -22,6 +22,7 @@ from miningtx.config import Settings, get_settings
 from miningtx.customers import kyc
 from miningtx.customers import service as customers
 from miningtx.customers.kyc import KycDecision
+from miningtx.dashboard.commands import operators_app
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, fail, run
 from miningtx.kit.db import Database, ReadSession, WriteSession
@@ -75,6 +76,7 @@ for sub, name in (
     app.add_typer(sub, name=name)
 app.add_typer(rewards_app, name="rewards")
 app.add_typer(webhooks_app, name="webhooks")
+app.add_typer(operators_app, name="operators")
 app.add_typer(signer_app, name="signer")
 
 T = TypeVar("T")

@@ -8,7 +8,7 @@ from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -17,6 +17,9 @@ from miningtx.kit.money import DECIMALS, parse_decimal
 
 #: The networks USDT moves on (ledger/accounts.NETWORKS names the same two).
 NETWORK_NAMES = ("bsc", "polygon")
+#: How a network decides a block is final: a count of confirmations, or the node's
+#: `finalized` block tag (where the chain has one).
+Finality = Literal["confirmations", "finalized"]
 DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
 #: Sandbox-only default; a live deployment refuses to start with it.
 DEFAULT_SECRET_KEY = "sandbox-only-secret-key-do-not-use-in-live"  # noqa: S105
@@ -37,8 +40,10 @@ class ChainSettings:
     rpc_url: str
     chain_id: int
     usdt_address: str
-    #: A transfer in block b is final once the head is at b + confirmations - 1.
+    #: A transfer in block b is final once the head is at b + confirmations - 1 ...
     confirmations: int
+    #: ... or, with "finalized", once b is at or below the node's `finalized` block.
+    finality: Finality
     #: Smallest deposit credited, in micro-USDT; smaller ones are recorded, not credited.
     min_deposit: int
     #: First block the watcher reads when it has no cursor yet (None: the head at first run).
@@ -91,12 +96,14 @@ class Settings(BaseSettings):
     chain_bsc_chain_id: int = 56
     chain_bsc_usdt_address: str | None = None
     chain_bsc_confirmations: int = Field(default=15, ge=1)
+    chain_bsc_finality: Finality = "confirmations"
     chain_bsc_min_deposit: str = "10.00"
     chain_bsc_start_block: int | None = Field(default=None, ge=0)
     chain_polygon_rpc_url: str | None = None
     chain_polygon_chain_id: int = 137
     chain_polygon_usdt_address: str | None = None
     chain_polygon_confirmations: int = Field(default=128, ge=1)
+    chain_polygon_finality: Finality = "confirmations"
     chain_polygon_min_deposit: str = "10.00"
     chain_polygon_start_block: int | None = Field(default=None, ge=0)
     chain_block_range: int = Field(default=2000, ge=1)
@@ -155,6 +162,7 @@ class Settings(BaseSettings):
             chain_id=getattr(self, f"chain_{network}_chain_id"),
             usdt_address=usdt,
             confirmations=getattr(self, f"chain_{network}_confirmations"),
+            finality=getattr(self, f"chain_{network}_finality"),
             min_deposit=parse_decimal(getattr(self, f"chain_{network}_min_deposit"), DECIMALS),
             start_block=getattr(self, f"chain_{network}_start_block"),
             block_range=self.chain_block_range,

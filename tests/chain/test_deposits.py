@@ -253,3 +253,24 @@ async def test_deposits_to_the_funding_address_fund_the_operator(platform: Platf
     async with platform.db.read() as session:
         events = await session.scalar(select(func.count()).select_from(Event))
     assert events == 0
+
+
+async def test_finality_can_follow_the_nodes_finalized_block(
+    database_url: str, bsc: Chain, polygon: Chain
+) -> None:
+    async with running_platform(
+        database_url, bsc, polygon, chain_bsc_finality="finalized"
+    ) as platform:
+        alice = await platform.customer()
+        address = await platform.deposit_address(alice)
+        await bsc.token.mint(address, units("30", 18))
+        # Far more than 3 confirmations, but anvil finalizes 64 blocks behind the head.
+        await bsc.node.mine(20)
+        await platform.watch()
+        [deposit] = await platform.deposits()
+        assert (deposit.status, deposit.confirmations) == ("pending", 21)
+
+        await bsc.node.mine(64)
+        await platform.watch()
+        [deposit] = await platform.deposits()
+        assert deposit.status == "confirmed"

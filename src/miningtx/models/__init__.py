@@ -3,6 +3,7 @@
 from miningtx.models.base import Base
 from miningtx.models.clock import ClockState
 from miningtx.models.customers import ApiKey, Customer
+from miningtx.models.dashboard import CustomerCredential, Operator, WebSession
 from miningtx.models.idempotency import IdempotencyRecord
 from miningtx.models.ledger import LedgerAccount, LedgerTransfer
 from miningtx.models.mining import (
@@ -36,6 +37,7 @@ __all__ = [
     "ChainTransaction",
     "ClockState",
     "Customer",
+    "CustomerCredential",
     "Deposit",
     "DepositAddress",
     "Event",
@@ -44,9 +46,11 @@ __all__ = [
     "LedgerAccount",
     "LedgerTransfer",
     "MiningContract",
+    "Operator",
     "Stake",
     "StakingPlan",
     "StakingTerms",
+    "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -150,10 +150,12 @@ class ChainClient:
     async def head(self) -> int:
         return int(await self._call(self.w3.eth.block_number))
 
-    async def block_hash(self, number: int) -> str | None:
-        block = await self._call(self.w3.eth.get_block(number))
-        block_hash = block.get("hash")
-        return None if block_hash is None else "0x" + bytes(block_hash).hex()
+    async def final_block(self, head: int) -> int:
+        """The highest block that counts as final (confirmations, or the `finalized` tag)."""
+        if self.chain.finality == "finalized":
+            block = await self._call(self.w3.eth.get_block("finalized"))
+            return int(block["number"])
+        return head - self.chain.confirmations + 1
 
     async def transfer_logs(self, start: int, end: int) -> list[TransferLog]:
         """Every USDT Transfer in blocks start..end (inclusive), in chain order."""

@@ -175,7 +175,7 @@ class Signer:
             )
         if not open_txs:
             return 0
-        head = await client.head()
+        final = await client.final_block(await client.head())
         done = 0
         for tx in open_txs:
             receipt = await client.receipt(tx.tx_hash)
@@ -183,7 +183,7 @@ class Signer:
                 if not await client.known(tx.tx_hash):
                     await self._send(client, tx)
                 continue
-            if head - int(receipt["blockNumber"]) + 1 < chain.confirmations:
+            if int(receipt["blockNumber"]) > final:
                 continue
             await self._finish(tx, succeeded=int(receipt["status"]) == 1)
             done += 1

@@ -104,7 +104,7 @@ async def watch_network(db: Database, client: ChainClient, *, funding: str) -> i
     decimals = await client.decimals()
     end = min(head, start + chain.block_range - 1)
     logs = await client.transfer_logs(start, end) if start <= end else []
-    final = head - chain.confirmations + 1
+    final = await client.final_block(head)
     async with db.write() as session:
         now = await db.clock.sync(session)
         still_ours = await session.scalar(
