@@ -44,10 +44,16 @@ def time_jobs() -> list[tuple[str, Job]]:
 
 
 def all_jobs() -> list[tuple[str, Job]]:
+    from miningtx.dashboard.tasks import purge_expired_sessions  # noqa: PLC0415
     from miningtx.wallet.watcher import watch_chains  # noqa: PLC0415
     from miningtx.webhooks.delivery import deliver_due  # noqa: PLC0415
 
-    return [*time_jobs(), ("chain", watch_chains), ("webhooks", deliver_due)]
+    return [
+        *time_jobs(),
+        ("chain", watch_chains),
+        ("webhooks", deliver_due),
+        ("sessions", purge_expired_sessions),
+    ]
 
 
 async def run_round(ctx: WorkerContext, jobs: list[tuple[str, Job]]) -> dict[str, int]:
