@@ -26,6 +26,7 @@ import asyncio
 import contextlib
 import os
 from dataclasses import dataclass
+from datetime import datetime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from web3.exceptions import ContractLogicError
 
 from miningtx.config import Settings
-from miningtx.kit.db import Database
+from miningtx.kit.db import Database, WriteSession
 from miningtx.ledger.accounts import NETWORKS
 from miningtx.models import ChainTransaction, Deposit, DepositAddress, Withdrawal
 from miningtx.wallet import service
@@ -269,23 +270,17 @@ class Signer:
         tx = await self._sign(client, hot, call | {"gas": gas * 12 // 10, "value": 0})
         async with self.db.write() as session:
             now = await self.db.clock.sync(session)
-            record = ChainTransaction(
-                network=client.chain.network,
-                kind="payout",
+            record = await _record(
+                session,
+                client,
+                "payout",
+                tx,
+                to=withdrawal.address,
+                value=raw_amount,
+                now=now,
                 withdrawal_seq=withdrawal.seq,
-                from_address=hot.address,
-                to_address=withdrawal.address,
-                nonce=tx.nonce,
-                tx_hash=tx.tx_hash,
-                raw_tx=tx.raw_tx,
-                value=str(raw_amount),
-                status="signed",
-                created_at=now,
             )
-            try:
-                async with session.begin_nested():
-                    session.add(record)
-            except IntegrityError:
+            if record is None:
                 return False  # another signer took this withdrawal or this nonce
             await service.mark_broadcast(session, withdrawal.id, tx.tx_hash, now)
         _crash_here("recorded", self.settings)
@@ -392,24 +387,43 @@ class Signer:
     ) -> None:
         async with self.db.write() as session:
             now = await self.db.clock.sync(session)
-            record = ChainTransaction(
-                network=client.chain.network,
-                kind=kind,
-                from_address=tx.sender,
-                to_address=to,
-                nonce=tx.nonce,
-                tx_hash=tx.tx_hash,
-                raw_tx=tx.raw_tx,
-                value=str(value),
-                status="signed",
-                created_at=now,
-            )
-            try:
-                async with session.begin_nested():
-                    session.add(record)
-            except IntegrityError:
-                return
-        await self._send(client, record)
+            record = await _record(session, client, kind, tx, to=to, value=value, now=now)
+        if record is not None:
+            await self._send(client, record)
+
+
+async def _record(
+    session: WriteSession,
+    client: ChainClient,
+    kind: str,
+    tx: Signed,
+    *,
+    to: str,
+    value: int,
+    now: datetime,
+    withdrawal_seq: int | None = None,
+) -> ChainTransaction | None:
+    """Record a signed transaction before it is sent; None when its nonce or withdrawal
+    is already taken by another record (another signer got there first)."""
+    record = ChainTransaction(
+        network=client.chain.network,
+        kind=kind,
+        withdrawal_seq=withdrawal_seq,
+        from_address=tx.sender,
+        to_address=to,
+        nonce=tx.nonce,
+        tx_hash=tx.tx_hash,
+        raw_tx=tx.raw_tx,
+        value=str(value),
+        status="signed",
+        created_at=now,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        return None
+    return record
 
 
 @dataclass(frozen=True, slots=True)
