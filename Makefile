@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.load
 	$(BIN)/python -m benchmarks.accrual
 	$(BIN)/python -m benchmarks.webhooks
+	$(BIN)/python -m benchmarks.pages
 
 clean:
 	rm -rf $(VENV) node_modules var .pytest_cache .mypy_cache .ruff_cache

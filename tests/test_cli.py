@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from miningtx.cli import app
 from miningtx.config import get_settings
+from miningtx.dashboard import service as dashboard
+from miningtx.kit.db import Database
+from miningtx.models import Customer, Operator
 from tests.conftest import TEST_XPUB
 from tests.operator_cli import balance_with, mtx, mtx_fails, runner
 
@@ -100,6 +105,30 @@ def test_demo_prints_a_working_key_and_is_rerunnable(sqlite_env: Path) -> None:
     plain = runner.invoke(app, ["demo"])
     assert "DEMO ONLY" in plain.stdout
     assert "curl http://127.0.0.1:8000/v1/balance" in plain.stdout
+    assert "Dashboard: http://127.0.0.1:8000/login" in plain.stdout
+    # Each run issues fresh dashboard and console passwords; the latest ones sign in.
+    third = mtx("demo")
+    assert third["dashboard"]["password"] != second["dashboard"]["password"]
+    assert asyncio.run(demo_sign_ins(third)) == (first["customer"], "admin")
+
+
+async def demo_sign_ins(demo: dict[str, Any]) -> tuple[str, str]:
+    db = Database(get_settings())
+    try:
+        async with db.read() as session:
+            customer = await dashboard.authenticate_customer(
+                session, demo["dashboard"]["username"], demo["dashboard"]["password"]
+            )
+            operator = await dashboard.authenticate_operator(
+                session, demo["console"]["email"], demo["console"]["password"]
+            )
+            customer_id = await session.scalar(
+                select(Customer.id).where(Customer.seq == customer.seq)
+            )
+            role = await session.scalar(select(Operator.role).where(Operator.seq == operator.seq))
+    finally:
+        await db.dispose()
+    return str(customer_id), str(role)
 
 
 def test_live_mode_refuses_sandbox_only_commands(

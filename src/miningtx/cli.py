@@ -788,7 +788,8 @@ def demo(
     settings = get_settings()
     if not settings.sandbox:
         fail("demo data is for sandbox mode only")
-    from miningtx.demo import seed_demo  # noqa: PLC0415  # demo code stays out of other commands
+    # Demo code stays out of the other commands.
+    from miningtx.demo import DEMO_OPERATOR_EMAIL, DEMO_USERNAME, seed_demo  # noqa: PLC0415
 
     result = run(lambda db: seed_demo(db, settings))
     curl = f'curl {base_url}/v1/balance -H "Authorization: Bearer {result.api_key}"'
@@ -799,10 +800,24 @@ def demo(
             "api_key": result.api_key,
             "created": result.created,
             "curl": curl,
+            "dashboard": {
+                "url": f"{base_url}/login",
+                "username": DEMO_USERNAME,
+                "password": result.dashboard_password,
+            },
+            "console": {
+                "url": f"{base_url}/console/login",
+                "email": DEMO_OPERATOR_EMAIL,
+                "password": result.operator_password,
+            },
         },
         ("Demo data created" if result.created else "Demo data already present; new key issued")
         + " (DEMO ONLY, not a real account)."
-        + f"\nCustomer: {result.customer_id}\nAPI key:  {result.api_key}\nTry:\n  {curl}",
+        + f"\nCustomer: {result.customer_id}\nAPI key:  {result.api_key}\nTry:\n  {curl}"
+        + f"\nDashboard: {base_url}/login  user {DEMO_USERNAME}"
+        + f"  password {result.dashboard_password}"
+        + f"\nConsole:   {base_url}/console/login  {DEMO_OPERATOR_EMAIL}"
+        + f"  password {result.operator_password}",
     )
 
 

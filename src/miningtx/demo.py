@@ -6,6 +6,7 @@ Everything here is generated, sandbox-only and marked as demo data.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import select
 from miningtx.config import Settings
 from miningtx.customers import kyc
 from miningtx.customers import service as customers
+from miningtx.dashboard import service as dashboard
 from miningtx.kit.db import Database
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import UNITS_PER_USDT
@@ -26,6 +28,7 @@ from miningtx.wallet import service as wallet
 
 DEMO_USERNAME = "demo"
 DEMO_EMAIL = "demo@demo.miningtx.invalid"
+DEMO_OPERATOR_EMAIL = "operator@demo.miningtx.invalid"
 POOLS = {
     Platform.REWARD_POOL: 5_000_000,
     Platform.STAKING_POOL: 5_000_000,
@@ -48,6 +51,9 @@ class DemoResult:
     customer_id: str
     api_key: str
     created: bool
+    #: Fresh on every run: the demo customer's dashboard password and the demo operator's.
+    dashboard_password: str
+    operator_password: str
 
 
 async def seed_demo(db: Database, settings: Settings) -> DemoResult:
@@ -79,4 +85,10 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
         _, secret = await customers.create_api_key(
             session, customer, prefix=settings.key_prefix, now=now, name="demo"
         )
-        return DemoResult(customer.id, secret, created)
+        dashboard_password = secrets.token_urlsafe(12)
+        await dashboard.set_customer_password(session, customer.seq, dashboard_password, now)
+        operator_password = secrets.token_urlsafe(12)
+        await dashboard.reset_operator_password(
+            session, email=DEMO_OPERATOR_EMAIL, role="admin", password=operator_password, now=now
+        )
+        return DemoResult(customer.id, secret, created, dashboard_password, operator_password)

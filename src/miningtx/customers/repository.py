@@ -11,7 +11,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from miningtx.kit.db import ReadSession
 from miningtx.kit.pagination import PageRequest
 from miningtx.ledger.accounts import CUSTOMER_AVAILABLE
-from miningtx.models import Activation, Customer, LedgerAccount, LedgerTransfer, Stake, Withdrawal
+from miningtx.models import (
+    Activation,
+    ApiKey,
+    Customer,
+    LedgerAccount,
+    LedgerTransfer,
+    Stake,
+    Withdrawal,
+)
 
 #: Withdrawal states whose amount has left `available` but not yet the platform.
 OPEN_WITHDRAWAL_STATES = ("pending", "approved", "broadcast")
@@ -89,3 +97,42 @@ async def transactions(
         query = query.where(LedgerTransfer.seq < page.after_seq)
     rows = await session.scalars(query.order_by(LedgerTransfer.seq.desc()).limit(page.limit + 1))
     return [(t.seq, t) for t in rows]
+
+
+async def pending_kyc(session: ReadSession, limit: int = 100) -> list[Customer]:
+    """Customers whose KYC awaits a decision, oldest submission first: the review queue."""
+    rows = await session.scalars(
+        select(Customer)
+        .where(Customer.kyc_status == "pending")
+        .order_by(Customer.kyc_submitted_at, Customer.seq)
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def search_customers(session: ReadSession, text: str, limit: int = 25) -> list[Customer]:
+    """Customers whose id is `text` or whose email or username starts with it (ignoring
+    case), newest first: the operator's customer lookup."""
+    text = text.strip()
+    if not text:
+        return []
+    folded = text.lower()
+    rows = await session.scalars(
+        select(Customer)
+        .where(
+            (Customer.id == text)
+            | func.lower(Customer.email).startswith(folded, autoescape=True)
+            | Customer.username.startswith(folded, autoescape=True)
+        )
+        .order_by(Customer.seq.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def api_keys(session: ReadSession, customer_seq: int) -> Sequence[ApiKey]:
+    """The customer's API keys, revoked ones included, newest first (Settings -> API keys)."""
+    rows = await session.scalars(
+        select(ApiKey).where(ApiKey.customer_seq == customer_seq).order_by(ApiKey.seq.desc())
+    )
+    return rows.all()

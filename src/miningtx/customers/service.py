@@ -184,3 +184,13 @@ async def touch_api_key(session: WriteSession, key_seq: int, now: datetime) -> N
         )
         .values(last_used_at=now)
     )
+
+
+async def revoke_customer_api_key(
+    session: WriteSession, customer_seq: int, key_id: str, now: datetime
+) -> ApiKey:
+    """Revoke one of the customer's own keys (the dashboard); 404 for anyone else's."""
+    owner = await session.scalar(select(ApiKey.customer_seq).where(ApiKey.id == key_id))
+    if owner != customer_seq:
+        raise ApiError(404, "resource_missing", f"No API key {key_id}.", param="key_id")
+    return await revoke_api_key(session, key_id, now)

@@ -182,6 +182,28 @@ async def customer_credential(
     return (await session.execute(query)).scalar_one()
 
 
+async def set_customer_password(
+    session: WriteSession, customer_seq: int, password: str, now: datetime
+) -> None:
+    """Give an existing customer (e.g. one made by the CLI) a dashboard password, or a new one."""
+    check_password_rules(password)
+    password_hash = await hash_password(password)
+    credential = await session.get(CustomerCredential, customer_seq)
+    if credential is None:
+        session.add(
+            CustomerCredential(
+                customer_seq=customer_seq,
+                password_hash=password_hash,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    else:
+        credential.password_hash = password_hash
+        credential.updated_at = now
+    await session.flush()
+
+
 # --- operators ---------------------------------------------------------------------------
 
 
@@ -211,6 +233,19 @@ async def create_operator(
     session.add(operator)
     await session.flush()
     return operator
+
+
+async def reset_operator_password(
+    session: WriteSession, *, email: str, role: str, password: str, now: datetime
+) -> Operator:
+    """The operator with `email`, created if missing, with `password` (demo data)."""
+    existing = await session.scalar(select(Operator).where(Operator.email == email.lower()))
+    if existing is None:
+        return await create_operator(session, email=email, role=role, password=password, now=now)
+    check_password_rules(password)
+    existing.password_hash = await hash_password(password)
+    await session.flush()
+    return existing
 
 
 async def authenticate_operator(

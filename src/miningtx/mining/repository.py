@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from miningtx.kit.db import ReadSession
 from miningtx.kit.pagination import PageRequest
@@ -106,3 +106,34 @@ async def list_rewards(
         (r.seq, RewardRow(r.transfer_id, r.value_date, r.contract_name, r.activation_id, r.amount))
         for r in rows
     ]
+
+
+async def all_contracts(session: ReadSession) -> list[MiningContract]:
+    """Every catalog entry, on sale or not, in catalog order (the operator's view)."""
+    rows = await session.scalars(
+        select(MiningContract).order_by(MiningContract.position, MiningContract.id)
+    )
+    return list(rows)
+
+
+async def fleet(session: ReadSession) -> Fleet:
+    """The declared fleet capacity and what active contracts use of it."""
+    return (await session.execute(select(Fleet).where(Fleet.id == 1))).scalar_one()
+
+
+async def daily_reward_totals(
+    session: ReadSession, customer_seq: int, since: date
+) -> list[tuple[date, int]]:
+    """The customer's mining rewards summed per reward day from `since` on, oldest first
+    (the overview's chart): the same `reward` transfers GET /v1/rewards lists."""
+    rows = await session.execute(
+        select(LedgerTransfer.value_date, func.sum(LedgerTransfer.amount))
+        .where(
+            LedgerTransfer.customer_seq == customer_seq,
+            LedgerTransfer.kind == "reward",
+            LedgerTransfer.value_date >= since,
+        )
+        .group_by(LedgerTransfer.value_date)
+        .order_by(LedgerTransfer.value_date)
+    )
+    return [(day, int(total)) for day, total in rows]

@@ -9,12 +9,13 @@ as one `stake_payout` credit, exactly once.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
 from miningtx.customers.service import Principal
-from miningtx.kit.db import WriteSession
+from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_amount
@@ -63,15 +64,20 @@ def payout_of(amount: int, roi_e4: int) -> int:
     return amount * (HUNDRED_PERCENT_E4 + roi_e4) // HUNDRED_PERCENT_E4
 
 
-async def create_stake(
-    session: WriteSession, principal: Principal, amount: int, days: int, now: datetime
-) -> Stake:
-    """Lock `amount` for `days` at the current terms and reserve its yield from the pool.
+@dataclass(frozen=True, slots=True)
+class StakeQuote:
+    """What a stake of `amount` for `days` would pay at the current terms."""
 
-    400 outside the amount limits or the ROI curve; 409 sold_out when the staking pool
-    cannot fund the yield, 402 when the customer's balance is short. Nothing moves on
-    refusal.
-    """
+    amount: int
+    days: int
+    roi_e4: int
+    payout: int
+
+
+async def quote_stake(session: ReadSession | WriteSession, amount: int, days: int) -> StakeQuote:
+    """The ROI and payout of a stake of `amount` for `days` at the current terms, or the
+    400 creating it would meet (amount limits, ROI curve). `create_stake` prices with it,
+    so a preview and the stake it becomes always agree."""
     terms, plans = await repository.plans(session)
     if amount < terms.min_amount:
         raise ApiError(
@@ -95,7 +101,20 @@ async def create_stake(
             if plans
             else "Staking is not offered right now.",
         )
-    payout = payout_of(amount, roi_e4)
+    return StakeQuote(amount, days, roi_e4, payout_of(amount, roi_e4))
+
+
+async def create_stake(
+    session: WriteSession, principal: Principal, amount: int, days: int, now: datetime
+) -> Stake:
+    """Lock `amount` for `days` at the current terms and reserve its yield from the pool.
+
+    400 outside the amount limits or the ROI curve; 409 sold_out when the staking pool
+    cannot fund the yield, 402 when the customer's balance is short. Nothing moves on
+    refusal.
+    """
+    quote = await quote_stake(session, amount, days)
+    roi_e4, payout = quote.roi_e4, quote.payout
     stake_id = new_id("stk")
     legs: list[ledger.Leg] = []
     if payout > amount:

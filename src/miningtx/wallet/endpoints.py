@@ -143,15 +143,8 @@ async def cancel_withdrawal(
 async def create_test_deposit(
     body: TestDepositIn, request: Request, principal: PrincipalDep, db: DatabaseDep
 ) -> JSONResponse:
-    if body.amount < service.MIN_DEPOSIT:
-        raise service.below_minimum()
     async with unit_of_work(request, db, principal.customer_seq) as work:
-        deposit = await service.credit_deposit(
-            work.session,
-            customer_seq=principal.customer_seq,
-            customer_id=principal.customer_id,
-            network=body.network,
-            amount=body.amount,
-            now=work.now,
+        deposit = await service.credit_test_deposit(
+            work.session, principal, network=body.network, amount=body.amount, now=work.now
         )
         return await work.respond(200, render_deposit(deposit))

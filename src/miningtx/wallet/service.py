@@ -102,6 +102,23 @@ async def credit_deposit(
     return deposit
 
 
+async def credit_test_deposit(
+    session: WriteSession, principal: Principal, *, network: str, amount: int, now: datetime
+) -> Deposit:
+    """Sandbox: credit the customer a confirmed deposit, as the test helper route and the
+    dashboard's sandbox form do; below the minimum is 400 amount_below_minimum."""
+    if amount < MIN_DEPOSIT:
+        raise below_minimum()
+    return await credit_deposit(
+        session,
+        customer_seq=principal.customer_seq,
+        customer_id=principal.customer_id,
+        network=network,
+        amount=amount,
+        now=now,
+    )
+
+
 async def _credit(
     session: WriteSession, deposit: Deposit, customer_id: str | None, now: datetime
 ) -> None:

@@ -147,3 +147,43 @@ async def cancel_pending(session: WriteSession, endpoint_seq: int) -> int:
         .returning(WebhookDelivery.seq)
     )
     return len(result.all())
+
+
+def already_queued() -> ApiError:
+    return ApiError(
+        409, "conflict", "That delivery is still queued: it will be sent without a resend."
+    )
+
+
+async def resend_delivery(
+    session: WriteSession, customer_seq: int, delivery_seq: int, now: datetime
+) -> WebhookDelivery:
+    """Queue an ended delivery (delivered, failed, cancelled) of one of the customer's enabled
+    endpoints again, due `now` (wall clock) with a fresh retry window, as a replay would.
+
+    404 for a delivery that is not theirs or whose endpoint is deleted; 409 when it is
+    still pending or its endpoint is disabled.
+    """
+    owned = select(WebhookEndpoint.seq).where(
+        WebhookEndpoint.customer_seq == customer_seq, WebhookEndpoint.status != "deleted"
+    )
+    delivery = await session.scalar(
+        select(WebhookDelivery).where(
+            WebhookDelivery.seq == delivery_seq, WebhookDelivery.endpoint_seq.in_(owned)
+        )
+    )
+    if delivery is None:
+        raise not_found("webhook delivery", "delivery")
+    endpoint = await session.get(WebhookEndpoint, delivery.endpoint_seq)
+    if endpoint is None or endpoint.status != "enabled":
+        raise ApiError(409, "conflict", "That endpoint is disabled: nothing can be resent to it.")
+    resent = await session.scalar(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.seq == delivery_seq, WebhookDelivery.status != "pending")
+        .values(status="pending", next_attempt_at=now, created_at=now, delivered_at=None)
+        .returning(WebhookDelivery)
+        .execution_options(synchronize_session=False, populate_existing=True)
+    )
+    if resent is None:
+        raise already_queued()
+    return resent

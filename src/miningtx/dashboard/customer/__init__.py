@@ -2,4 +2,24 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from miningtx.dashboard.customer import (
+    api_keys,
+    contracts,
+    kyc,
+    partners,
+    staking,
+    transactions,
+    wallet,
+    webhooks,
+)
+
+ROUTERS: list[APIRouter] = [
+    contracts.router,
+    staking.router,
+    wallet.router,
+    transactions.router,
+    partners.router,
+    kyc.router,
+    api_keys.router,
+    webhooks.router,
+]

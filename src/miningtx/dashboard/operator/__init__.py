@@ -2,4 +2,22 @@
 
 from fastapi import APIRouter
 
-ROUTERS: list[APIRouter] = []
+from miningtx.dashboard.operator import (
+    capacity,
+    catalog,
+    customers,
+    kyc,
+    security,
+    solvency,
+    withdrawals,
+)
+
+ROUTERS: list[APIRouter] = [
+    kyc.router,
+    withdrawals.router,
+    catalog.router,
+    capacity.router,
+    solvency.router,
+    customers.router,
+    security.router,
+]

@@ -1,0 +1,109 @@
+"""Withdrawal approvals: the queue by status, each withdrawal reviewed on its own page and
+approved or rejected with a reason, by the same calls as `mtx withdrawals`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Form, Request
+from fastapi.responses import Response
+
+from miningtx.config import Settings
+from miningtx.dashboard.deps import OperatorDep, page_work
+from miningtx.dashboard.operator.forms import refused
+from miningtx.dashboard.rendering import Redirect, render
+from miningtx.dashboard.routing import console_pages
+from miningtx.kit.db import Database
+from miningtx.kit.deps import ReadDep
+from miningtx.kit.errors import ApiError, invalid, not_found
+from miningtx.kit.money import format_amount
+from miningtx.wallet import repository as wallet_repo
+from miningtx.wallet import service as wallet
+
+router = console_pages()
+PAGE = "/console/withdrawals"
+REVIEW = "console/withdrawal_review.html"
+STATUSES = ("pending", "approved", "broadcast", "processed", "rejected", "cancelled", "failed")
+
+
+@router.get(PAGE, name="console_withdrawals")
+async def withdrawal_queue(
+    request: Request, operator: OperatorDep, session: ReadDep, status: str = "pending"
+) -> Response:
+    if status not in STATUSES:
+        raise invalid("status", f"Choose one of: {', '.join(STATUSES)}.")
+    withdrawals = await wallet_repo.list_for_review(session, status)
+    return await render(
+        request,
+        "console/withdrawals.html",
+        {
+            "withdrawals": withdrawals,
+            "status": status,
+            "statuses": [(s, s) for s in STATUSES],
+        },
+    )
+
+
+async def _review_context(request: Request, withdrawal_id: str) -> dict[str, Any]:
+    db: Database = request.app.state.db
+    async with db.read() as session:
+        withdrawal = await wallet_repo.find_withdrawal(session, withdrawal_id)
+        if withdrawal is None:
+            raise not_found("withdrawal")
+        return {
+            "withdrawal": withdrawal,
+            "customer_id": await wallet_repo.customer_id(session, withdrawal.customer_seq),
+            "kyc_status": await wallet_repo.customer_kyc_status(session, withdrawal.customer_seq),
+        }
+
+
+@router.get(PAGE + "/{withdrawal_id}")
+async def withdrawal_review(
+    request: Request, operator: OperatorDep, withdrawal_id: str
+) -> Response:
+    return await render(request, REVIEW, await _review_context(request, withdrawal_id))
+
+
+@router.post(PAGE + "/{withdrawal_id}/approve")
+async def approve(request: Request, operator: OperatorDep, withdrawal_id: str) -> Response:
+    settings: Settings = request.app.state.settings
+    try:
+        async with page_work(request) as work:
+            found = await wallet_repo.find_withdrawal(work.session, withdrawal_id)
+            withdrawal = await wallet.approve_withdrawal(
+                work.session,
+                withdrawal_id,
+                work.now,
+                simulate_chain=found is not None and settings.simulates(found.network),
+            )
+    except ApiError as error:
+        if error.status == 404:
+            raise
+        context = await _review_context(request, withdrawal_id)
+        return await refused(request, REVIEW, error, fields=(), context=context)
+    raise Redirect(f"{PAGE}/{withdrawal_id}", flash=f"{withdrawal_id} is now {withdrawal.status}.")
+
+
+@router.post(PAGE + "/{withdrawal_id}/reject")
+async def reject(
+    request: Request,
+    operator: OperatorDep,
+    withdrawal_id: str,
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    try:
+        async with page_work(request) as work:
+            withdrawal = await wallet.reject_withdrawal(
+                work.session, withdrawal_id, work.now, reason
+            )
+    except ApiError as error:
+        if error.status == 404:
+            raise
+        context = await _review_context(request, withdrawal_id)
+        return await refused(
+            request, REVIEW, error, fields=("reason",), context=context, values={"reason": reason}
+        )
+    raise Redirect(
+        PAGE,
+        flash=f"{withdrawal_id} rejected; {format_amount(withdrawal.amount)} USDT returned.",
+    )
