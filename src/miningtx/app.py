@@ -22,6 +22,7 @@ from miningtx.config import Settings, get_settings
 from miningtx.customers.auth import Authenticator
 from miningtx.customers.endpoints import router as customers_router
 from miningtx.dashboard import router as dashboard_router
+from miningtx.dashboard.rendering import render_error
 from miningtx.kit import metrics
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, ErrorEnvelope
@@ -97,12 +98,22 @@ async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse
     )
 
 
-async def _on_http_error(request: Request, exc: Exception) -> JSONResponse:
+async def _on_http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 404 and _wants_page(request):
+        # A browser on a dashboard or console address gets a page, not the API's JSON.
+        return await render_error(request, 404, "There is no such page.")
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = "No such route." if exc.status_code == 404 else str(exc.detail)
     error = ApiError(exc.status_code, codes.get(exc.status_code, "invalid_request"), message)
     return _error_response(request, error)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return not path.startswith(
+        ("/v1/", "/docs", "/static/")
+    ) and "text/html" in request.headers.get("accept", "")
 
 
 async def _on_replay(_request: Request, exc: Exception) -> JSONResponse:
