@@ -16,10 +16,10 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import select
 
 from miningtx.config import Settings, get_settings
 from miningtx.customers import kyc
+from miningtx.customers import repository as customers_repo
 from miningtx.customers import service as customers
 from miningtx.customers.kyc import KycDecision
 from miningtx.dashboard.commands import operators_app
@@ -38,6 +38,7 @@ from miningtx.kit.money import (
 )
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS, Platform
+from miningtx.mining import repository as mining_repo
 from miningtx.mining import service as mining
 from miningtx.mining.commands import rewards_app
 from miningtx.models import Customer, Fleet, MiningContract, Withdrawal
@@ -310,8 +311,7 @@ def catalog_show(as_json: JsonOpt = False) -> None:
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with db.read() as session:
-            rows = await session.scalars(select(MiningContract).order_by(MiningContract.position))
-            return [_contract_dict(c) for c in rows]
+            return [_contract_dict(c) for c in await mining_repo.all_contracts(session)]
 
     rows = run(work)
     if as_json:
@@ -380,7 +380,7 @@ def capacity_show(as_json: JsonOpt = False) -> None:
 
     async def work(db: Database) -> Fleet:
         async with db.read() as session:
-            return (await session.execute(select(Fleet).where(Fleet.id == 1))).scalar_one()
+            return await mining_repo.fleet(session)
 
     fleet = run(work)
     data = {
@@ -540,12 +540,7 @@ def kyc_list(as_json: JsonOpt = False) -> None:
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with db.read() as session:
-            rows = await session.scalars(
-                select(Customer)
-                .where(Customer.kyc_status == "pending")
-                .order_by(Customer.kyc_submitted_at)
-            )
-            return [_kyc_dict(c) for c in rows]
+            return [_kyc_dict(c) for c in await customers_repo.pending_kyc(session, limit=None)]
 
     rows = run(work)
     if as_json:

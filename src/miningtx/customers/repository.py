@@ -99,8 +99,9 @@ async def transactions(
     return [(t.seq, t) for t in rows]
 
 
-async def pending_kyc(session: ReadSession, limit: int = 100) -> list[Customer]:
-    """Customers whose KYC awaits a decision, oldest submission first: the review queue."""
+async def pending_kyc(session: ReadSession, limit: int | None = 100) -> list[Customer]:
+    """Customers whose KYC awaits a decision, oldest submission first: the review queue
+    (`limit` None: all of them)."""
     rows = await session.scalars(
         select(Customer)
         .where(Customer.kyc_status == "pending")
