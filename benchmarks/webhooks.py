@@ -9,7 +9,7 @@ HTTP/1.1 keep-alive server in a process of its own, so it does not share this
 process's event loop. Each round then measures, alternating the order:
 
 - baseline: N POSTs of the same bodies, each signed at send time, with one httpx
-  client and `delivery.CONCURRENCY` requests in flight: the network and signing cost;
+  client and `transport.CONCURRENCY` requests in flight: the network and signing cost;
 - deliver_due: worker rounds until nothing is due, i.e. claim (FOR UPDATE SKIP
   LOCKED), vet the target, sign, send and record every attempt in its own transaction.
 
@@ -41,12 +41,14 @@ from miningtx.config import Settings
 from miningtx.customers import service as customers
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
+from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.migrate import upgrade
 from miningtx.models import Event, WebhookAttempt, WebhookDelivery
 from miningtx.webhooks import outbox, service
-from miningtx.webhooks.delivery import CONCURRENCY, deliver_due, render_body, signed_headers
-from miningtx.worker import WorkerContext
+from miningtx.webhooks.signing import render_body, signed_headers
+from miningtx.webhooks.tasks import deliver_due
+from miningtx.webhooks.transport import CONCURRENCY
 
 REPO = Path(__file__).resolve().parent.parent
 #: Events written per transaction while queueing.

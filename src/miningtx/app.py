@@ -27,6 +27,7 @@ from miningtx.kit import metrics
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, ErrorEnvelope
 from miningtx.kit.idempotency import Replay
+from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.middleware import (
     AuthRateLimitMiddleware,
@@ -43,7 +44,7 @@ from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
 from miningtx.webhooks.endpoints import router as webhooks_router
-from miningtx.worker import WorkerContext, run_forever
+from miningtx.worker import run_forever
 
 DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
 request withdrawals and monitor partner earnings. All monetary amounts are USDT,

@@ -27,6 +27,7 @@ from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, fail, run
 from miningtx.kit.db import Database, ReadSession, WriteSession
 from miningtx.kit.ids import new_id
+from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.migrate import upgrade
 from miningtx.kit.money import (
@@ -51,7 +52,7 @@ from miningtx.wallet.chain import ChainError, verify_live_chains
 from miningtx.wallet.commands import signer_app
 from miningtx.wallet.reconcile import Custody, reconcile
 from miningtx.webhooks.commands import webhooks_app
-from miningtx.worker import WorkerContext, all_jobs, run_forever, run_round
+from miningtx.worker import all_jobs, run_forever, run_round
 
 app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
 customers_app = typer.Typer(help="Customers.", no_args_is_help=True)

@@ -12,7 +12,8 @@ from miningtx.customers.auth import PrincipalDep, auth_dependencies
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.deps import DatabaseDep
 from miningtx.kit.idempotency import unit_of_work
-from miningtx.worker import WorkerContext, run_time_jobs
+from miningtx.kit.jobs import WorkerContext
+from miningtx.worker import run_time_jobs
 
 #: The longest single step: a little over a year, enough to run any contract or stake out.
 MAX_ADVANCE_SECONDS = 400 * 86_400

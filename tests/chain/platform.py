@@ -14,10 +14,10 @@ from miningtx.app import create_app
 from miningtx.config import Settings
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
+from miningtx.kit.jobs import WorkerContext
 from miningtx.models import Customer, Deposit
 from miningtx.wallet.signer import Keys, Signer
-from miningtx.wallet.watcher import watch_chains
-from miningtx.worker import WorkerContext
+from miningtx.wallet.tasks import watch_chains
 from tests.chain.anvil import Chain
 from tests.conftest import TEST_MNEMONIC, make_settings
 from tests.factories import CustomerWithKey, make_customer

@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
+from miningtx.kit.jobs import WorkerContext
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.staking import tasks
 from miningtx.staking.tasks import complete_due_stakes
-from miningtx.worker import WorkerContext
 from tests.conftest import Env
 from tests.factories import balances, invariant_problems, make_customer
 from tests.staking.factories import STAKES, open_staking, stake, stored_stake

@@ -11,10 +11,10 @@ from sqlalchemy import select, update
 from miningtx.config import Settings
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
+from miningtx.kit.jobs import WorkerContext
 from miningtx.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from miningtx.webhooks import outbox
-from miningtx.webhooks.delivery import deliver_due
-from miningtx.worker import WorkerContext
+from miningtx.webhooks.tasks import deliver_due
 from tests.conftest import Env
 from tests.factories import CustomerWithKey
 

@@ -18,8 +18,9 @@ from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError
 from miningtx.kit.migrate import upgrade
 from miningtx.models import WebhookDelivery
-from miningtx.webhooks import commands, outbox, repository, service
-from miningtx.webhooks.commands import ReplayResult, webhooks_app
+from miningtx.webhooks import outbox, repository, service
+from miningtx.webhooks.commands import webhooks_app
+from miningtx.webhooks.service import ReplayResult
 from tests.conftest import Env
 from tests.factories import make_customer
 from tests.operator_cli import runner
@@ -177,7 +178,7 @@ async def test_an_interrupted_replay_resumes_to_the_same_queue(env: Env) -> None
             raise Interrupted
 
     with pytest.raises(Interrupted):
-        await commands.replay(
+        await service.replay(
             env.db,
             endpoint.id,
             LONG_AGO,
@@ -186,7 +187,7 @@ async def test_an_interrupted_replay_resumes_to_the_same_queue(env: Env) -> None
         )
     async with env.db.read() as session:
         after_interrupt = len((await session.scalars(select(WebhookDelivery.seq))).all())
-    resumed = await commands.replay(
+    resumed = await service.replay(
         env.db,
         endpoint.id,
         LONG_AGO,
@@ -204,4 +205,4 @@ async def test_an_interrupted_replay_resumes_to_the_same_queue(env: Env) -> None
     assert len(rows) == 5
     assert {row.status for row in rows} == {"pending"}
     with pytest.raises(ApiError, match="No such webhook endpoint"):
-        await commands.replay(env.db, "we_missing", utcnow())
+        await service.replay(env.db, "we_missing", utcnow())

@@ -10,9 +10,9 @@ import pytest
 
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
+from miningtx.kit.jobs import WorkerContext
 from miningtx.webhooks import outbox, service
-from miningtx.webhooks.delivery import deliver_due
-from miningtx.worker import WorkerContext
+from miningtx.webhooks.tasks import deliver_due
 from tests.conftest import make_settings
 from tests.databases import PostgresTemplate, pg_url
 from tests.factories import make_customer

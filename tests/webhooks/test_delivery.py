@@ -12,8 +12,9 @@ from standardwebhooks.webhooks import Webhook
 
 from miningtx.kit.clock import utcnow
 from miningtx.models import WebhookDelivery
-from miningtx.webhooks import delivery, urls
-from miningtx.webhooks.delivery import CONCURRENCY, claim_due, record, send, webhook_client
+from miningtx.webhooks import signing, tasks, urls
+from miningtx.webhooks.tasks import claim_due, record
+from miningtx.webhooks.transport import CONCURRENCY, send, webhook_client
 from tests.conftest import Env
 from tests.factories import make_customer
 from tests.webhooks.factories import (
@@ -338,7 +339,7 @@ async def test_a_claim_holds_the_delivery_for_its_lease(hooks: Env, receiver: Re
     assert len(claimed) == 1
     assert again == []
     [row] = await deliveries(hooks)
-    assert row.next_attempt_at > utcnow() + delivery.LEASE_MARGIN
+    assert row.next_attempt_at > utcnow() + tasks.LEASE_MARGIN
     assert row.attempts == 1
 
 
@@ -384,7 +385,7 @@ async def test_an_unexpected_error_is_logged_as_a_failed_attempt(
     def broken(*_: object) -> dict[str, str]:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(delivery, "signed_headers", broken)
+    monkeypatch.setattr(signing, "signed_headers", broken)
 
     assert await deliver(hooks) == 1
 

@@ -7,17 +7,16 @@ from email.utils import format_datetime
 
 import pytest
 
-from miningtx.webhooks.delivery import (
+from miningtx.webhooks.attempts import Claim, Outcome
+from miningtx.webhooks.retries import (
     BACKOFF_BASE,
     BACKOFF_CAP,
     MIN_RETRY_DELAY,
-    Claim,
-    Outcome,
     backoff_delay,
     next_attempt_at,
     retry_after_seconds,
-    signed_headers,
 )
+from miningtx.webhooks.signing import signed_headers
 from tests.conftest import make_settings
 
 NOW = datetime(2026, 6, 22, 6, 0, tzinfo=UTC)

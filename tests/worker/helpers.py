@@ -15,6 +15,7 @@ from miningtx.config import Settings
 from miningtx.kit.clock import ONE_DAY, first_reward_day, latest_cutoff_day
 from miningtx.kit.db import Database
 from miningtx.kit.ids import new_id
+from miningtx.kit.jobs import WorkerContext
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.mining.tasks import accrue_rewards
@@ -27,7 +28,6 @@ from miningtx.models import (
     MiningContract,
 )
 from miningtx.solvency import solvency_report
-from miningtx.worker import WorkerContext
 from tests.conftest import Env
 from tests.factories import CustomerWithKey, make_customer, open_for_business
 from tests.servers import Seed

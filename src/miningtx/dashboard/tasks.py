@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import time
-from typing import TYPE_CHECKING
-
 from miningtx.dashboard.sessions import purge_expired
 from miningtx.kit.clock import utcnow
-
-if TYPE_CHECKING:
-    from miningtx.worker import WorkerContext
+from miningtx.kit.jobs import JobSpec, WorkerContext
 
 #: Seconds between purges in one worker process (an expired session is refused anyway).
 PURGE_EVERY = 600.0
-_last_purge = {"at": float("-inf")}
 
 
 async def purge_expired_sessions(ctx: WorkerContext) -> int:
-    """Delete expired dashboard and console sessions, at most every PURGE_EVERY seconds."""
-    started = time.monotonic()
-    if started - _last_purge["at"] < PURGE_EVERY:
-        return 0
-    _last_purge["at"] = started
+    """Delete expired dashboard and console sessions; returns how many."""
     async with ctx.db.write() as session:
         return await purge_expired(session, utcnow())
+
+
+SESSIONS_JOB = JobSpec("sessions", purge_expired_sessions, every=PURGE_EVERY)

@@ -13,7 +13,8 @@ from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
 from miningtx.staking import repository, service
-from miningtx.staking.schemas import PlanOut, PlansOut, StakeIn, StakeOut, StakesOut, render_stake
+from miningtx.staking.presenters import render_stake
+from miningtx.staking.schemas import PlanOut, PlansOut, StakeIn, StakeOut, StakesOut
 
 router = APIRouter(tags=["Staking"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]

@@ -8,8 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSche
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountIn, AmountOut, format_decimal
-from miningtx.models import Stake
-from miningtx.staking.service import MAX_DAYS, MIN_DAYS
+from miningtx.staking.limits import MAX_DAYS, MIN_DAYS
 
 #: ROI stored in units of 0.0001 percent, rendered without trailing zeros ("420", "62.4").
 RoiPercent = Annotated[
@@ -61,17 +60,3 @@ class StakesOut(BaseModel):
     stakes: list[StakeOut]
     has_more: bool
     next_cursor: str | None
-
-
-def render_stake(s: Stake) -> StakeOut:
-    return StakeOut(
-        id=s.id,
-        amount=s.amount,
-        days=s.days,
-        roi_percent=s.roi_e4,
-        payout=s.payout,
-        status=s.status,
-        start_time=s.start_time,
-        end_time=s.end_time,
-        completed_at=s.completed_at,
-    )

@@ -23,13 +23,9 @@ from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import Customer, Stake, StakingPlan, StakingTerms
 from miningtx.staking import repository
+from miningtx.staking.limits import HUNDRED_PERCENT_E4, MAX_DAYS, MIN_DAYS
+from miningtx.staking.presenters import stake_event_data
 from miningtx.webhooks import outbox
-
-#: Shortest and longest lock periods a stake may have; the ROI curve's fixed end points.
-MIN_DAYS = 30
-MAX_DAYS = 365
-#: 100 percent in the units of `roi_e4` (0.0001 percent).
-HUNDRED_PERCENT_E4 = 1_000_000
 
 
 def sold_out() -> ApiError:
@@ -209,14 +205,11 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
     )
     stake.payout_transfer_seq = posted[-1].seq
     await session.flush()
-    # schemas imports this module's limits, so the renderer is imported at call time.
-    from miningtx.staking.schemas import render_stake  # noqa: PLC0415
-
     await outbox.emit(
         session,
         customer_seq=stake.customer_seq,
         event_type="stake.completed",
-        data=render_stake(stake).model_dump(mode="json"),
+        data=stake_event_data(stake),
         now=now,
         source_key=f"{stake.id}:completed",
     )

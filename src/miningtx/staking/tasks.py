@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
+from miningtx.kit.jobs import JobSpec, WorkerContext
 from miningtx.staking import repository
 from miningtx.staking.service import complete_stake
-
-if TYPE_CHECKING:
-    from miningtx.worker import WorkerContext
 
 #: Due stakes looked up per query; each is then paid in a transaction of its own.
 BATCH = 200
@@ -33,3 +29,7 @@ async def complete_due_stakes(ctx: WorkerContext) -> int:
                     paid += 1
         if len(due) < BATCH:
             return paid
+
+
+#: Runs every round: an idle round is one query for due stakes.
+STAKES_JOB = JobSpec("stakes", complete_due_stakes)

@@ -25,7 +25,6 @@ import os
 import secrets
 import socket
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy import delete, insert, select, update
@@ -34,12 +33,8 @@ from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import new_id
 from miningtx.models import ChainCursor, Customer, Deposit, DepositAddress
-from miningtx.wallet.chain import ChainClient, ChainError, TransferLog, open_chain, to_micro
-from miningtx.wallet.keys import funding_address, resolve_wallet_xpub
+from miningtx.wallet.chain import ChainClient, TransferLog, to_micro
 from miningtx.wallet.service import settle_observed_deposit
-
-if TYPE_CHECKING:
-    from miningtx.worker import WorkerContext
 
 log = structlog.get_logger(__name__)
 
@@ -47,22 +42,6 @@ log = structlog.get_logger(__name__)
 LEASE = timedelta(seconds=30)
 #: This process's name in leases.
 WATCHER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
-
-
-async def watch_chains(ctx: WorkerContext) -> int:
-    """One round of every configured network's watcher; returns how much changed."""
-    chains = ctx.settings.chains()
-    if not chains:
-        return 0
-    funding = funding_address(resolve_wallet_xpub(ctx.settings))
-    changed = 0
-    for chain in chains:
-        try:
-            async with open_chain(chain) as client:
-                changed += await watch_network(ctx.db, client, funding=funding)
-        except ChainError as error:
-            log.warning("chain_unreachable", network=chain.network, error=str(error))
-    return changed
 
 
 async def _claim(db: Database, client: ChainClient, head: int, me: str) -> int | None:

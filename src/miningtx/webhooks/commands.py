@@ -1,66 +1,32 @@
 """Operator commands for webhooks: `mtx webhooks deliveries` and `mtx webhooks replay`.
 
-The async functions are the operations; the Typer sub-app `webhooks_app` is their
-command line (cli.py mounts it as `mtx webhooks`). A replay re-queues past events
-for one endpoint in batches, each committed on its own, so it can be interrupted and
-run again: the unique (endpoint, event) pair keeps it from queueing anything twice.
+The Typer sub-app `webhooks_app` is their command line (cli.py mounts it as `mtx
+webhooks`): it parses, calls the webhooks service or repository, and prints. A replay
+(`service.replay`) re-queues past events for one endpoint in batches, each committed on
+its own, so it can be interrupted and run again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlalchemy import ColumnElement, func, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from miningtx.kit.clock import rfc3339, utcnow
+from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, fail, run
-from miningtx.kit.db import Database, WriteSession
-from miningtx.kit.errors import ApiError, not_found
-from miningtx.models import Event, WebhookDelivery, WebhookEndpoint
-from miningtx.webhooks import repository
-from miningtx.webhooks.outbox import ALL_EVENTS
+from miningtx.kit.db import Database
+from miningtx.webhooks import repository, service
 
-#: Events re-queued per transaction by a replay.
-REPLAY_BATCH = 500
 DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class ReplayResult:
-    endpoint_id: str
-    since: datetime
-    #: Events of the customer since `since` that the endpoint subscribes to.
-    events: int
-    #: Deliveries that did not exist yet (the event came before the endpoint, or was missed).
-    inserted: int
-    #: Deliveries that had ended (delivered, failed, cancelled) and are pending again.
-    requeued: int
-    #: Deliveries that were still pending; their retry window starts again.
-    already_pending: int
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "endpoint": self.endpoint_id,
-            "since": rfc3339(self.since),
-            "events": self.events,
-            "inserted": self.inserted,
-            "requeued": self.requeued,
-            "already_pending": self.already_pending,
-        }
 
 
 def delivery_dict(row: repository.DeliveryRow) -> dict[str, Any]:
+    """One delivery as `mtx webhooks deliveries --json` prints it."""
     return {
         "delivery": row.seq,
         "endpoint": row.endpoint_id,
@@ -84,141 +50,6 @@ async def recent_deliveries(
         return await repository.recent_deliveries(
             session, endpoint_id=endpoint_id, status=status, limit=limit
         )
-
-
-async def _replay_target(db: Database, endpoint_id: str, *, enable: bool) -> WebhookEndpoint:
-    """The endpoint to replay to: 404 if unknown or deleted, 409 if disabled (unless `enable`)."""
-    async with db.write() as session:
-        endpoint = await repository.endpoint_by_id(session, endpoint_id)
-        if endpoint is None or endpoint.status == "deleted":
-            raise not_found("webhook endpoint", "endpoint_id")
-        if endpoint.status == "disabled":
-            if not enable:
-                raise ApiError(
-                    409,
-                    "conflict",
-                    f"{endpoint_id} is disabled ({endpoint.disabled_reason or 'no reason given'});"
-                    " pass --enable to enable it again and replay",
-                )
-            endpoint.status = "enabled"
-            endpoint.disabled_reason = None
-        return endpoint
-
-
-def _subscribed(endpoint_seq: int, types: list[str], since: datetime) -> list[ColumnElement[bool]]:
-    """Conditions selecting the events a replay covers."""
-    return [
-        Event.customer_seq
-        == select(WebhookEndpoint.customer_seq)
-        .where(WebhookEndpoint.seq == endpoint_seq)
-        .scalar_subquery(),
-        Event.created_at >= since,
-        *([] if ALL_EVENTS in types else [Event.type.in_(types)]),
-    ]
-
-
-async def replay(
-    db: Database,
-    endpoint_id: str,
-    since: datetime,
-    *,
-    enable: bool = False,
-    batch_size: int = REPLAY_BATCH,
-    on_progress: Callable[[int, int], None] | None = None,
-) -> ReplayResult:
-    """Queue again, for one endpoint, every event of its customer since `since` that it
-    subscribes to: missing deliveries are inserted, ended ones become pending, all due now.
-
-    Each batch commits on its own; running it again gives the same queue. `on_progress`
-    is called with (events done, events in all) after each batch.
-    """
-    endpoint = await _replay_target(db, endpoint_id, enable=enable)
-    async with db.read() as session:
-        types = (await repository.subscriptions(session, [endpoint.seq]))[endpoint.seq]
-        conditions = _subscribed(endpoint.seq, types, since)
-        total = int(
-            await session.scalar(select(func.count()).select_from(Event).where(*conditions)) or 0
-        )
-    if on_progress is not None:
-        on_progress(0, total)
-    done = inserted = requeued = pending = 0
-    after = 0
-    while True:
-        async with db.write() as session:
-            seqs = list(
-                await session.scalars(
-                    select(Event.seq)
-                    .where(*conditions, Event.seq > after)
-                    .order_by(Event.seq)
-                    .limit(batch_size)
-                )
-            )
-            if not seqs:
-                break
-            counts = await _requeue_batch(db, session, endpoint.seq, seqs)
-        inserted += counts[0]
-        requeued += counts[1]
-        pending += counts[2]
-        done += len(seqs)
-        after = seqs[-1]
-        if on_progress is not None:
-            on_progress(done, max(total, done))
-    return ReplayResult(endpoint.id, since, done, inserted, requeued, pending)
-
-
-async def _requeue_batch(
-    db: Database, session: WriteSession, endpoint_seq: int, event_seqs: list[int]
-) -> tuple[int, int, int]:
-    """Queue the events for the endpoint now: (inserted, re-queued, already pending)."""
-    now = utcnow()
-    dialect_insert = sqlite.insert if db.is_sqlite else postgresql.insert
-    missing = (
-        dialect_insert(WebhookDelivery)
-        .from_select(
-            [
-                WebhookDelivery.endpoint_seq,
-                WebhookDelivery.event_seq,
-                WebhookDelivery.status,
-                WebhookDelivery.attempts,
-                WebhookDelivery.next_attempt_at,
-                WebhookDelivery.created_at,
-            ],
-            select(
-                literal(endpoint_seq, WebhookDelivery.endpoint_seq.type),
-                Event.seq,
-                literal("pending"),
-                literal(0),
-                literal(now, WebhookDelivery.next_attempt_at.type),
-                literal(now, WebhookDelivery.created_at.type),
-            ).where(Event.seq.in_(event_seqs)),
-        )
-        # A delivery fan-out queued meanwhile is kept as it is.
-        .on_conflict_do_nothing(index_elements=["endpoint_seq", "event_seq"])
-        .returning(WebhookDelivery.seq)
-    )
-    inserted = len((await session.execute(missing)).all())
-    existing = (
-        WebhookDelivery.endpoint_seq == endpoint_seq,
-        WebhookDelivery.event_seq.in_(event_seqs),
-        WebhookDelivery.created_at < now,
-    )
-    ended = await session.execute(
-        update(WebhookDelivery)
-        .where(*existing, WebhookDelivery.status != "pending")
-        .values(status="pending", next_attempt_at=now, created_at=now, delivered_at=None)
-        .returning(WebhookDelivery.seq)
-        .execution_options(synchronize_session=False)
-    )
-    requeued = len(ended.all())
-    # A pending delivery keeps its schedule (a worker may hold it), but its window restarts.
-    still = await session.execute(
-        update(WebhookDelivery)
-        .where(*existing, WebhookDelivery.status == "pending")
-        .values(created_at=now)
-        .returning(WebhookDelivery.seq)
-        .execution_options(synchronize_session=False)
-    )
-    return inserted, requeued, len(still.all())
 
 
 # The command line.
@@ -300,7 +131,9 @@ def replay_command(
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = run(lambda db: replay(db, endpoint_id, start, enable=enable, on_progress=advance))
+        result = run(
+            lambda db: service.replay(db, endpoint_id, start, enable=enable, on_progress=advance)
+        )
     data = result.as_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))

@@ -14,7 +14,7 @@ from miningtx.kit.errors import invalid, not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
 from miningtx.webhooks import repository, service, urls
-from miningtx.webhooks.outbox import EVENT_TYPES, payload
+from miningtx.webhooks.events import EVENT_TYPES, payload
 from miningtx.webhooks.schemas import (
     CreatedWebhookEndpointOut,
     DeletedWebhookEndpointOut,

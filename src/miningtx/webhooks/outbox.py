@@ -12,26 +12,26 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, insert, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, func, insert, literal, literal_column
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from miningtx.kit.clock import rfc3339, utcnow
+from miningtx.kit.clock import utcnow
 from miningtx.kit.db import WriteSession
 from miningtx.kit.ids import new_id
-from miningtx.models import Event, WebhookDelivery, WebhookEndpoint, WebhookSubscription
+from miningtx.models import Event
+from miningtx.webhooks import repository
+from miningtx.webhooks.events import ALL_EVENTS, EVENT_TYPES, payload
 
-#: Every event type, in the order the docs list them; `*` subscribes to all.
-EVENT_TYPES = (
-    "deposit.confirmed",
-    "kyc.verified",
-    "contract.activated",
-    "reward.credited",
-    "withdrawal.processed",
-    "withdrawal.failed",
-    "stake.completed",
-    "contract.expired",
-)
-ALL_EVENTS = "*"
+# The event catalogue is defined in `events`; emitters and the API also reach it here.
+__all__ = [
+    "ALL_EVENTS",
+    "EVENT_TYPES",
+    "emit",
+    "fan_out",
+    "json_object",
+    "payload",
+    "random_id",
+]
 
 
 async def emit(
@@ -72,51 +72,7 @@ async def emit(
 async def fan_out(connection: AsyncConnection, events: ColumnElement[bool]) -> None:
     """Queue a pending delivery of every event matching `events` to each enabled,
     subscribed endpoint of its customer: one INSERT ... SELECT, however many events."""
-    wall_now = utcnow()
-    matches = (
-        select(
-            WebhookEndpoint.seq,
-            Event.seq,
-            literal("pending"),
-            literal(0),
-            literal(wall_now, WebhookDelivery.next_attempt_at.type),
-            literal(wall_now, WebhookDelivery.created_at.type),
-        )
-        .distinct()
-        .join(WebhookEndpoint, WebhookEndpoint.customer_seq == Event.customer_seq)
-        .join(WebhookSubscription, WebhookSubscription.endpoint_seq == WebhookEndpoint.seq)
-        .where(
-            events,
-            WebhookEndpoint.status == "enabled",
-            or_(
-                WebhookSubscription.event_type == Event.type,
-                WebhookSubscription.event_type == ALL_EVENTS,
-            ),
-        )
-    )
-    await connection.execute(
-        insert(WebhookDelivery).from_select(
-            [
-                WebhookDelivery.endpoint_seq,
-                WebhookDelivery.event_seq,
-                WebhookDelivery.status,
-                WebhookDelivery.attempts,
-                WebhookDelivery.next_attempt_at,
-                WebhookDelivery.created_at,
-            ],
-            matches,
-        )
-    )
-
-
-def payload(event: Event) -> dict[str, Any]:
-    """The JSON body an endpoint receives and `GET /v1/events` lists."""
-    return {
-        "id": event.id,
-        "event": event.type,
-        "created_at": rfc3339(event.created_at),
-        "data": event.data,
-    }
+    await repository.queue_deliveries(connection, events, utcnow())
 
 
 def json_object(dialect: str, *pairs: tuple[str, ColumnElement[Any]]) -> ColumnElement[Any]:

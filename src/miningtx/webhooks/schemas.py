@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miningtx.kit.clock import Timestamp
 from miningtx.models import WebhookEndpoint
-from miningtx.webhooks.outbox import ALL_EVENTS, EVENT_TYPES
+from miningtx.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from miningtx.webhooks.urls import MAX_URL_LENGTH
 
 _EVENTS_HELP = (

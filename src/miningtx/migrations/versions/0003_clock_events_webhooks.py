@@ -11,6 +11,9 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
+from miningtx.config import get_settings
+from miningtx.kit.clock import ONE_DAY, first_reward_day
+
 revision: str = "0003"
 down_revision: str | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -196,9 +199,6 @@ def upgrade() -> None:
 
 def _schedule_existing_activations() -> None:
     """Give activations made before this revision their next reward day (by the configured cut-off)."""
-    from miningtx.config import get_settings  # noqa: PLC0415
-    from miningtx.kit.clock import ONE_DAY, first_reward_day  # noqa: PLC0415
-
     cutoff = get_settings().daily_cutoff
     bind = op.get_bind()
     activations = sa.table(
