@@ -25,7 +25,7 @@ from miningtx.kit.clock import rfc3339, utcnow
 from miningtx.kit.commands import JsonOpt, fail, run
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError, not_found
-from miningtx.models import Event, WebhookDelivery, WebhookEndpoint
+from miningtx.models import Event, WebhookDelivery, WebhookEndpoint, WebhookEndpointStatus
 from miningtx.webhooks import repository
 from miningtx.webhooks.outbox import ALL_EVENTS
 
@@ -100,7 +100,7 @@ async def _replay_target(db: Database, endpoint_id: str, *, enable: bool) -> Web
                     f"{endpoint_id} is disabled ({endpoint.disabled_reason or 'no reason given'});"
                     " pass --enable to enable it again and replay",
                 )
-            endpoint.status = "enabled"
+            endpoint.status = WebhookEndpointStatus.ENABLED
             endpoint.disabled_reason = None
         return endpoint
 
