@@ -110,6 +110,8 @@ _PASS_DAY = bindparam("pass_day", type_=Date)
 _RUN_NOW = bindparam("run_now", type_=UTCDateTime())
 _KEY_SUFFIX = bindparam("key_suffix", type_=String)
 
+# Statuses and kinds written by literal() or CASE take the enum's `.value`: SQLAlchemy
+# binds a bare StrEnum member untyped (NullType), a str as VARCHAR, as it always has.
 _ACTIVE = Activation.status == ActivationStatus.ACTIVE
 #: The contracts one pass pays: the chunk's active contracts whose next reward is `pass_day`.
 _IN_PASS = and_(
