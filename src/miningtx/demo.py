@@ -23,7 +23,7 @@ from miningtx.kit.money import UNITS_PER_USDT
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform
 from miningtx.mining import service as mining
-from miningtx.models import Customer
+from miningtx.models import Customer, OperatorRole
 from miningtx.wallet import service as wallet
 
 DEMO_USERNAME = "demo"
@@ -89,6 +89,10 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
         await dashboard.set_customer_password(session, customer.seq, dashboard_password, now)
         operator_password = secrets.token_urlsafe(12)
         await dashboard.reset_operator_password(
-            session, email=DEMO_OPERATOR_EMAIL, role="admin", password=operator_password, now=now
+            session,
+            email=DEMO_OPERATOR_EMAIL,
+            role=OperatorRole.ADMIN,
+            password=operator_password,
+            now=now,
         )
         return DemoResult(customer.id, secret, created, dashboard_password, operator_password)

@@ -25,7 +25,15 @@ from miningtx.kit.db import ReadSession
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import CUSTOMER_AVAILABLE, NETWORKS, Platform, treasury
-from miningtx.models import Activation, Fleet, LedgerAccount, Stake, Withdrawal
+from miningtx.models import (
+    Activation,
+    ActivationStatus,
+    Fleet,
+    LedgerAccount,
+    Stake,
+    StakeStatus,
+    Withdrawal,
+)
 
 #: Liability lines and the platform account behind each (customers' available is a sum).
 RESERVES = {
@@ -129,11 +137,11 @@ async def _reserve_mismatches(session: ReadSession, balance: dict[str, int]) -> 
             ).scalar_one()
         )
 
-    active_contract = Activation.status == "active"
+    active_contract = Activation.status == ActivationStatus.ACTIVE
     expected = {
-        Platform.STAKES_LOCKED: await total(Stake.amount, Stake.status == "active"),
+        Platform.STAKES_LOCKED: await total(Stake.amount, Stake.status == StakeStatus.ACTIVE),
         Platform.STAKING_RESERVED: await total(
-            Stake.payout - Stake.amount, Stake.status == "active"
+            Stake.payout - Stake.amount, Stake.status == StakeStatus.ACTIVE
         ),
         Platform.PENDING_WITHDRAWALS: await total(
             Withdrawal.amount, Withdrawal.status.in_(OPEN_WITHDRAWAL_STATES)

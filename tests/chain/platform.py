@@ -15,7 +15,7 @@ from miningtx.config import Settings
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.kit.jobs import WorkerContext
-from miningtx.models import Customer, Deposit
+from miningtx.models import Customer, Deposit, KycStatus
 from miningtx.wallet.signer import Keys, Signer
 from miningtx.wallet.tasks import watch_chains
 from tests.chain.anvil import Chain
@@ -81,7 +81,7 @@ class Platform:
         async with self.db.write() as session:
             customer = await session.scalar(select(Customer).where(Customer.id == who.id))
             assert customer is not None
-            customer.kyc_status = "verified"
+            customer.kyc_status = KycStatus.VERIFIED
             customer.kyc_bonus_credited = True
             customer.kyc_reviewed_at = utcnow()
 

@@ -14,7 +14,7 @@ from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
-from miningtx.models import LedgerAccount
+from miningtx.models import LedgerAccount, TransferKind
 from tests.conftest import make_settings
 from tests.factories import CustomerWithKey, invariant_problems, make_customer
 
@@ -32,7 +32,10 @@ def settings(database_url: str) -> Settings:
 
 
 def leg(debit: str, credit: str, amount: int, key: str) -> ledger.Leg:
-    return ledger.Leg(debit=debit, credit=credit, amount=amount, kind="test", idempotency_key=key)
+    # Any kind the ledger_transfers CHECK accepts: these tests are about the core, not a flow.
+    return ledger.Leg(
+        debit=debit, credit=credit, amount=amount, kind=TransferKind.CONTRACT, idempotency_key=key
+    )
 
 
 async def balance_of(db: Database, code: str) -> int:

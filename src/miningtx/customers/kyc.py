@@ -19,7 +19,7 @@ from miningtx.kit.errors import ApiError, checked_reason, invalid
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
-from miningtx.models import Customer
+from miningtx.models import Customer, KycStatus, TransferDirection, TransferKind
 from miningtx.webhooks import outbox
 
 #: The welcome bonus credited once, when KYC is verified: 10 USDT.
@@ -27,7 +27,7 @@ KYC_BONUS = 10_000_000
 MINIMUM_AGE = 18
 EARLIEST_BIRTH_DATE = date(1900, 1, 1)
 #: Statuses from which a customer may submit (again).
-SUBMITTABLE = ("unverified", "rejected")
+SUBMITTABLE = (KycStatus.UNVERIFIED, KycStatus.REJECTED)
 
 _ASSIGNED_COUNTRY_CODES = """
     AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO
@@ -116,7 +116,7 @@ async def submit_kyc(
         update(Customer)
         .where(Customer.seq == customer_seq, Customer.kyc_status.in_(SUBMITTABLE))
         .values(
-            kyc_status="pending",
+            kyc_status=KycStatus.PENDING,
             kyc_details=details,
             kyc_submitted_at=now,
             kyc_reviewed_at=None,
@@ -128,7 +128,7 @@ async def submit_kyc(
     won = submitted.first() is not None
     customer = await _reload(session, customer_seq)
     if not won:
-        raise already_pending() if customer.kyc_status == "pending" else already_verified()
+        raise already_pending() if customer.kyc_status == KycStatus.PENDING else already_verified()
     return customer
 
 
@@ -144,9 +144,9 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
     async with session.begin_nested():
         verified = await session.execute(
             update(Customer)
-            .where(Customer.seq == customer.seq, Customer.kyc_status == "pending")
+            .where(Customer.seq == customer.seq, Customer.kyc_status == KycStatus.PENDING)
             .values(
-                kyc_status="verified",
+                kyc_status=KycStatus.VERIFIED,
                 kyc_bonus_credited=True,
                 kyc_reviewed_at=now,
                 kyc_rejection_reason=None,
@@ -166,7 +166,7 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
                 event_type="kyc.verified",
                 data={
                     "customer": customer.id,
-                    "kyc_status": "verified",
+                    "kyc_status": KycStatus.VERIFIED,
                     "bonus": format_amount(KYC_BONUS),
                 },
                 now=now,
@@ -174,7 +174,7 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
             )
             return KycDecision(await _reload(session, customer.seq), True, False)
     customer = await _reload(session, customer.seq)
-    if customer.kyc_status == "verified":
+    if customer.kyc_status == KycStatus.VERIFIED:
         return KycDecision(customer, bonus_paid=False, already_verified=True)
     raise not_pending(customer)
 
@@ -187,8 +187,8 @@ async def reject_kyc(
     customer = await get_customer(session, customer_id)
     rejected = await session.execute(
         update(Customer)
-        .where(Customer.seq == customer.seq, Customer.kyc_status == "pending")
-        .values(kyc_status="rejected", kyc_reviewed_at=now, kyc_rejection_reason=reason)
+        .where(Customer.seq == customer.seq, Customer.kyc_status == KycStatus.PENDING)
+        .values(kyc_status=KycStatus.REJECTED, kyc_reviewed_at=now, kyc_rejection_reason=reason)
         .returning(Customer.seq)
         .execution_options(synchronize_session=False)
     )
@@ -204,10 +204,10 @@ def _bonus_leg(customer: Customer) -> ledger.Leg:
         debit=Platform.BONUS,
         credit=customer_available(customer.id),
         amount=KYC_BONUS,
-        kind="bonus",
+        kind=TransferKind.BONUS,
         idempotency_key=f"{customer.id}:kyc_bonus",
         customer_seq=customer.seq,
-        direction="credit",
+        direction=TransferDirection.CREDIT,
         reference=customer.id,
     )
 

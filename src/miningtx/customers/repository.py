@@ -13,16 +13,24 @@ from miningtx.kit.pagination import PageRequest
 from miningtx.ledger.accounts import CUSTOMER_AVAILABLE
 from miningtx.models import (
     Activation,
+    ActivationStatus,
     ApiKey,
     Customer,
+    KycStatus,
     LedgerAccount,
     LedgerTransfer,
     Stake,
+    StakeStatus,
     Withdrawal,
+    WithdrawalStatus,
 )
 
 #: Withdrawal states whose amount has left `available` but not yet the platform.
-OPEN_WITHDRAWAL_STATES = ("pending", "approved", "broadcast")
+OPEN_WITHDRAWAL_STATES = (
+    WithdrawalStatus.PENDING,
+    WithdrawalStatus.APPROVED,
+    WithdrawalStatus.BROADCAST,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,12 +44,15 @@ class BalanceRow:
 
 _IN_CONTRACTS = (
     select(func.coalesce(func.sum(Activation.price), 0))
-    .where(Activation.customer_seq == bindparam("customer_seq"), Activation.status == "active")
+    .where(
+        Activation.customer_seq == bindparam("customer_seq"),
+        Activation.status == ActivationStatus.ACTIVE,
+    )
     .scalar_subquery()
 )
 _IN_STAKES = (
     select(func.coalesce(func.sum(Stake.amount), 0))
-    .where(Stake.customer_seq == bindparam("customer_seq"), Stake.status == "active")
+    .where(Stake.customer_seq == bindparam("customer_seq"), Stake.status == StakeStatus.ACTIVE)
     .scalar_subquery()
 )
 _PENDING_WITHDRAWALS = (
@@ -104,7 +115,7 @@ async def pending_kyc(session: ReadSession, limit: int | None = 100) -> list[Cus
     (`limit` None: all of them)."""
     rows = await session.scalars(
         select(Customer)
-        .where(Customer.kyc_status == "pending")
+        .where(Customer.kyc_status == KycStatus.PENDING)
         .order_by(Customer.kyc_submitted_at, Customer.seq)
         .limit(limit)
     )

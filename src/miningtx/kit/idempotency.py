@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError
-from miningtx.models import IdempotencyRecord
+from miningtx.models import IdempotencyRecord, IdempotencyState
 
 KEY_LIFETIME = timedelta(hours=24)
 #: A claim older than this belongs to a request that died; its effect never committed.
@@ -84,7 +84,11 @@ class Work:
             await self.session.execute(
                 update(IdempotencyRecord)
                 .where(IdempotencyRecord.seq == self.record_seq)
-                .values(state="done", response_status=status, response_body=json.dumps(content))
+                .values(
+                    state=IdempotencyState.DONE,
+                    response_status=status,
+                    response_body=json.dumps(content),
+                )
             )
         return JSONResponse(content, status_code=status)
 
@@ -114,7 +118,7 @@ async def _claim(db: Database, customer_seq: int, key: str, fingerprint: str, no
         if record is not None:
             if record.request_hash != fingerprint:
                 raise key_reused()
-            if record.state == "done":
+            if record.state == IdempotencyState.DONE:
                 assert record.response_status is not None
                 assert record.response_body is not None
                 raise Replay(record.response_status, record.response_body)
@@ -126,7 +130,7 @@ async def _claim(db: Database, customer_seq: int, key: str, fingerprint: str, no
             customer_seq=customer_seq,
             key=key,
             request_hash=fingerprint,
-            state="in_flight",
+            state=IdempotencyState.IN_FLIGHT,
             locked_at=now,
             created_at=now,
         )
@@ -176,7 +180,7 @@ async def _store_error(db: Database, record_seq: int, error: ApiError, request: 
         await session.execute(
             update(IdempotencyRecord)
             .where(IdempotencyRecord.seq == record_seq)
-            .values(state="done", response_status=error.status, response_body=body)
+            .values(state=IdempotencyState.DONE, response_status=error.status, response_body=body)
         )
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from miningtx.models import AccountKind
+
 NETWORKS = ("bsc", "polygon")
 
 
@@ -39,7 +41,8 @@ FUNDABLE_POOLS = {
     "partners": Platform.PARTNERS,
 }
 
-CUSTOMER_AVAILABLE = "customer_available"
+#: The kind of every customer's available account.
+CUSTOMER_AVAILABLE = AccountKind.CUSTOMER_AVAILABLE
 
 
 def treasury(network: str) -> Platform:

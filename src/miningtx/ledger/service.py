@@ -17,7 +17,7 @@ from sqlalchemy import case, func, insert, select, update
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.ids import new_id
 from miningtx.ledger.accounts import Platform, allows_negative, treasury
-from miningtx.models import LedgerAccount, LedgerTransfer
+from miningtx.models import LedgerAccount, LedgerTransfer, TransferKind
 
 
 class InsufficientFunds(Exception):
@@ -213,7 +213,7 @@ async def fund_pool(
                 debit=Platform.OPERATOR_FUNDS if network is None else treasury(network),
                 credit=pool,
                 amount=amount,
-                kind="pool_funding",
+                kind=TransferKind.POOL_FUNDING,
                 idempotency_key=f"{reference}:fund",
                 reference=reference,
             )

@@ -58,11 +58,14 @@ from miningtx.ledger.accounts import CUSTOMER_AVAILABLE, Platform
 from miningtx.models import (
     AccrualState,
     Activation,
+    ActivationStatus,
     Customer,
     Event,
     Fleet,
     LedgerAccount,
     LedgerTransfer,
+    TransferDirection,
+    TransferKind,
 )
 from miningtx.models.base import UTCDateTime
 from miningtx.webhooks import outbox
@@ -107,7 +110,9 @@ _PASS_DAY = bindparam("pass_day", type_=Date)
 _RUN_NOW = bindparam("run_now", type_=UTCDateTime())
 _KEY_SUFFIX = bindparam("key_suffix", type_=String)
 
-_ACTIVE = Activation.status == "active"
+# Statuses and kinds written by literal() or CASE take the enum's `.value`: SQLAlchemy
+# binds a bare StrEnum member untyped (NullType), a str as VARCHAR, as it always has.
+_ACTIVE = Activation.status == ActivationStatus.ACTIVE
 #: The contracts one pass pays: the chunk's active contracts whose next reward is `pass_day`.
 _IN_PASS = and_(
     Activation.seq > _AFTER,
@@ -202,7 +207,7 @@ _ADVANCE_SCHEDULE = (
     .values(
         rewards_paid=Activation.rewards_paid + 1,
         next_reward_on=bindparam("next_day", type_=Date),
-        status=case((_LAST_REWARD, "expired"), else_=Activation.status),
+        status=case((_LAST_REWARD, ActivationStatus.EXPIRED.value), else_=Activation.status),
         expired_at=case((_LAST_REWARD, _RUN_NOW), else_=Activation.expired_at),
     )
 )
@@ -229,12 +234,12 @@ def _insert_transfers(dialect: str) -> Insert:
         select(
             outbox.random_id(dialect, "tx"),
             _TRANSFER_KEY,
-            literal("reward"),
+            literal(TransferKind.REWARD.value),
             bindparam("reserved_seq", type_=BigInteger),
             LedgerAccount.seq,
             Activation.daily_reward,
             Activation.customer_seq,
-            literal("credit"),
+            literal(TransferDirection.CREDIT.value),
             Activation.id,
             _PASS_DAY,
             _RUN_NOW,
@@ -294,7 +299,7 @@ def _expiry_events(dialect: str) -> Insert:
         ("id", Activation.id.expression),
         ("contract", Activation.contract_name.expression),
         ("contract_id", Activation.contract_id.expression),
-        ("status", literal("expired")),
+        ("status", literal(ActivationStatus.EXPIRED.value)),
         ("rewards_paid", Activation.duration_days.expression),
         ("duration_days", Activation.duration_days.expression),
         ("expired_at", bindparam("expired_at_text", type_=String)),
@@ -484,7 +489,7 @@ async def accrual_status(db: Database) -> AccrualStatus:
         last = (
             await session.execute(
                 select(LedgerTransfer.value_date, LedgerTransfer.created_at)
-                .where(LedgerTransfer.kind == "reward")
+                .where(LedgerTransfer.kind == TransferKind.REWARD)
                 .order_by(LedgerTransfer.seq.desc())
                 .limit(1)
             )

@@ -17,6 +17,7 @@ from miningtx.models import (
     LedgerAccount,
     LedgerTransfer,
     MiningContract,
+    TransferKind,
 )
 
 
@@ -97,7 +98,9 @@ async def list_rewards(
             LedgerTransfer.amount,
         )
         .join(Activation, Activation.id == LedgerTransfer.reference)
-        .where(LedgerTransfer.customer_seq == customer_seq, LedgerTransfer.kind == "reward")
+        .where(
+            LedgerTransfer.customer_seq == customer_seq, LedgerTransfer.kind == TransferKind.REWARD
+        )
     )
     if page.after_seq is not None:
         query = query.where(LedgerTransfer.seq < page.after_seq)
@@ -130,7 +133,7 @@ async def daily_reward_totals(
         select(LedgerTransfer.value_date, func.sum(LedgerTransfer.amount))
         .where(
             LedgerTransfer.customer_seq == customer_seq,
-            LedgerTransfer.kind == "reward",
+            LedgerTransfer.kind == TransferKind.REWARD,
             LedgerTransfer.value_date >= since,
         )
         .group_by(LedgerTransfer.value_date)

@@ -1,59 +1,99 @@
-"""SQLAlchemy tables, one module per table family. Importing this registers them all."""
+"""SQLAlchemy tables, one module per table family. Importing this registers them all.
+
+Every status and kind column has its `StrEnum` beside its table, and a CHECK constraint
+(migration 0007) so the database refuses any other value.
+"""
 
 from miningtx.models.base import Base
 from miningtx.models.clock import ClockState
-from miningtx.models.customers import ApiKey, Customer
-from miningtx.models.dashboard import CustomerCredential, Operator, WebSession
-from miningtx.models.idempotency import IdempotencyRecord
-from miningtx.models.ledger import LedgerAccount, LedgerTransfer
+from miningtx.models.customers import ApiKey, Customer, KycStatus
+from miningtx.models.dashboard import (
+    CustomerCredential,
+    Operator,
+    OperatorRole,
+    PrincipalKind,
+    WebSession,
+)
+from miningtx.models.idempotency import IdempotencyRecord, IdempotencyState
+from miningtx.models.ledger import (
+    AccountKind,
+    LedgerAccount,
+    LedgerTransfer,
+    TransferDirection,
+    TransferKind,
+)
 from miningtx.models.mining import (
     AccrualState,
     Activation,
+    ActivationStatus,
     Fleet,
     MiningContract,
 )
-from miningtx.models.staking import Stake, StakingPlan, StakingTerms
+from miningtx.models.staking import Stake, StakeStatus, StakingPlan, StakingTerms
 from miningtx.models.wallet import (
     ChainCursor,
     ChainTransaction,
+    ChainTransactionKind,
+    ChainTransactionStatus,
     Deposit,
     DepositAddress,
+    DepositPurpose,
+    DepositStatus,
     Withdrawal,
+    WithdrawalStatus,
 )
 from miningtx.models.webhooks import (
     Event,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookEndpoint,
+    WebhookEndpointStatus,
     WebhookSubscription,
 )
 
 __all__ = [
+    "AccountKind",
     "AccrualState",
     "Activation",
+    "ActivationStatus",
     "ApiKey",
     "Base",
     "ChainCursor",
     "ChainTransaction",
+    "ChainTransactionKind",
+    "ChainTransactionStatus",
     "ClockState",
     "Customer",
     "CustomerCredential",
     "Deposit",
     "DepositAddress",
+    "DepositPurpose",
+    "DepositStatus",
     "Event",
     "Fleet",
     "IdempotencyRecord",
+    "IdempotencyState",
+    "KycStatus",
     "LedgerAccount",
     "LedgerTransfer",
     "MiningContract",
     "Operator",
+    "OperatorRole",
+    "PrincipalKind",
     "Stake",
+    "StakeStatus",
     "StakingPlan",
     "StakingTerms",
+    "TransferDirection",
+    "TransferKind",
     "WebSession",
     "WebhookAttempt",
     "WebhookDelivery",
+    "WebhookDeliveryStatus",
     "WebhookEndpoint",
+    "WebhookEndpointStatus",
     "WebhookSubscription",
     "Withdrawal",
+    "WithdrawalStatus",
 ]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, CheckConstraint, DateTime, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
@@ -41,6 +43,41 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class EnumString(TypeDecorator[E]):
+    """A status or kind column: a plain VARCHAR in the database, a `StrEnum` member in Python.
+
+    The DDL stays `VARCHAR(length)` (no native ENUM type), so the CHECK constraint written
+    by the migrations is the only rule the database applies. Writes pass any string through
+    unchanged: refusing an unknown value is the database's job, so code and SQL agree.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
+def quoted_values(values: Iterable[str]) -> str:
+    """`'a', 'b'`: the SQL IN-list of a CHECK constraint, in the order given."""
+    return ", ".join(f"'{value}'" for value in values)
+
+
+def one_of(column: str, enum: type[StrEnum]) -> CheckConstraint:
+    """CHECK (`column` IN the enum's values), named `ck_<table>_<column>` by the convention."""
+    return CheckConstraint(f"{column} IN ({quoted_values(enum)})", name=column)
 
 
 class Base(DeclarativeBase):

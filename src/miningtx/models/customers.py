@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class KycStatus(StrEnum):
+    """Where a customer's identity check is: submitted documents wait as `pending`."""
+
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
 
 
 class Customer(Base):
@@ -19,6 +29,7 @@ class Customer(Base):
             "referred_by_seq IS NULL OR referred_by_seq <> seq", name="no_self_referral"
         ),
         Index("ix_customers_referred_by", "referred_by_seq"),
+        one_of("kyc_status", KycStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -29,7 +40,9 @@ class Customer(Base):
     referred_by_seq: Mapped[int | None] = mapped_column(
         SeqKey, ForeignKey("customers.seq"), nullable=True
     )
-    kyc_status: Mapped[str] = mapped_column(String(16), default="unverified")
+    kyc_status: Mapped[KycStatus] = mapped_column(
+        EnumString(KycStatus, 16), default=KycStatus.UNVERIFIED
+    )
     kyc_bonus_credited: Mapped[bool] = mapped_column(Boolean, default=False)
     kyc_details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     kyc_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

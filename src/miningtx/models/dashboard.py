@@ -3,11 +3,26 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class OperatorRole(StrEnum):
+    """`admin` may change the platform; `reviewer` decides KYC and payouts."""
+
+    ADMIN = "admin"
+    REVIEWER = "reviewer"
+
+
+class PrincipalKind(StrEnum):
+    """Who a web session signs in: `principal_seq` is a customers.seq or an operators.seq."""
+
+    CUSTOMER = "customer"
+    OPERATOR = "operator"
 
 
 class CustomerCredential(Base):
@@ -35,13 +50,13 @@ class Operator(Base):
     """A console account; `admin` may change the platform, `reviewer` decides KYC and payouts."""
 
     __tablename__ = "operators"
-    __table_args__ = (CheckConstraint("role IN ('admin', 'reviewer')", name="role"),)
+    __table_args__ = (one_of("role", OperatorRole),)
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True)
     #: Stored lower-cased, so sign-in and uniqueness ignore case.
     email: Mapped[str] = mapped_column(String(254), unique=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[OperatorRole] = mapped_column(EnumString(OperatorRole, 16))
     password_hash: Mapped[str] = mapped_column(String(255))
     totp_secret: Mapped[str | None] = mapped_column(String(64), nullable=True)
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
@@ -54,7 +69,7 @@ class WebSession(Base):
 
     __tablename__ = "web_sessions"
     __table_args__ = (
-        CheckConstraint("principal_kind IN ('customer', 'operator')", name="principal_kind"),
+        one_of("principal_kind", PrincipalKind),
         Index("ix_web_sessions_principal", "principal_kind", "principal_seq"),
         Index("ix_web_sessions_expires_at", "expires_at"),
     )
@@ -62,7 +77,7 @@ class WebSession(Base):
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: customer | operator; `principal_seq` is a customers.seq or an operators.seq.
-    principal_kind: Mapped[str] = mapped_column(String(16))
+    principal_kind: Mapped[PrincipalKind] = mapped_column(EnumString(PrincipalKind, 16))
     principal_seq: Mapped[int] = mapped_column(SeqKey)
     #: The synchronizer token every form of this session must carry.
     csrf_token: Mapped[str] = mapped_column(String(64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -16,7 +17,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class ActivationStatus(StrEnum):
+    """A bought contract is `active` until its last daily reward is paid, then `expired`."""
+
+    ACTIVE = "active"
+    EXPIRED = "expired"
 
 
 class MiningContract(Base):
@@ -59,6 +67,7 @@ class Activation(Base):
         CheckConstraint("rewards_paid <= duration_days", name="bounded_rewards"),
         # The daily accrual walks active contracts in seq order.
         Index("ix_contract_activations_due", "status", "seq"),
+        one_of("status", ActivationStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -74,7 +83,9 @@ class Activation(Base):
     #: The day (its cut-off) of the next reward owed; the first is the first cut-off
     #: at least 24 h after activation.
     next_reward_on: Mapped[date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(16), default="active")
+    status: Mapped[ActivationStatus] = mapped_column(
+        EnumString(ActivationStatus, 16), default=ActivationStatus.ACTIVE
+    )
     activated_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expired_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 

@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class StakeStatus(StrEnum):
+    """A stake is `active` until its payout is credited at `end_time`, then `completed`."""
+
+    ACTIVE = "active"
+    COMPLETED = "completed"
 
 
 class StakingTerms(Base):
@@ -42,6 +50,7 @@ class Stake(Base):
         Index("ix_stakes_customer", "customer_seq", "seq"),
         Index("ix_stakes_customer_status", "customer_seq", "status", "seq"),
         Index("ix_stakes_status_end", "status", "end_time"),
+        one_of("status", StakeStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -51,8 +60,7 @@ class Stake(Base):
     days: Mapped[int] = mapped_column(Integer)
     roi_e4: Mapped[int] = mapped_column(BigInteger)
     payout: Mapped[int] = mapped_column(BigInteger)
-    #: "active" until the payout is credited at end_time, then "completed".
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[StakeStatus] = mapped_column(EnumString(StakeStatus, 16))
     start_time: Mapped[datetime] = mapped_column(UTCDateTime)
     end_time: Mapped[datetime] = mapped_column(UTCDateTime)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -16,7 +17,50 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class DepositStatus(StrEnum):
+    """Seen on chain (`pending`), credited once final (`confirmed`), or never credited."""
+
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    BELOW_MINIMUM = "below_minimum"
+
+
+class DepositPurpose(StrEnum):
+    """Whose money a deposit is: a customer's, or the operator's (the funding address)."""
+
+    CUSTOMER = "customer"
+    FUNDING = "funding"
+
+
+class WithdrawalStatus(StrEnum):
+    """pending -> approved -> broadcast -> processed, or rejected / cancelled / failed."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    BROADCAST = "broadcast"
+    PROCESSED = "processed"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    FAILED = "failed"
+
+
+class ChainTransactionKind(StrEnum):
+    """A withdrawal's `payout`, a deposit address's `gas` top-up, or its USDT `sweep`."""
+
+    PAYOUT = "payout"
+    GAS = "gas"
+    SWEEP = "sweep"
+
+
+class ChainTransactionStatus(StrEnum):
+    """`signed` until its receipt is final, then `confirmed` or `reverted`."""
+
+    SIGNED = "signed"
+    CONFIRMED = "confirmed"
+    REVERTED = "reverted"
 
 
 class Deposit(Base):
@@ -33,6 +77,8 @@ class Deposit(Base):
         Index("ix_deposits_customer", "customer_seq", "seq"),
         Index("ix_deposits_transfer_log", "network", "tx_hash", "log_index", unique=True),
         Index("ix_deposits_network_status", "network", "status", "block_number"),
+        one_of("status", DepositStatus),
+        one_of("purpose", DepositPurpose),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -41,10 +87,12 @@ class Deposit(Base):
     customer_seq: Mapped[int | None] = mapped_column(
         SeqKey, ForeignKey("customers.seq"), nullable=True
     )
-    purpose: Mapped[str] = mapped_column(String(16), default="customer")
+    purpose: Mapped[DepositPurpose] = mapped_column(
+        EnumString(DepositPurpose, 16), default=DepositPurpose.CUSTOMER
+    )
     network: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[DepositStatus] = mapped_column(EnumString(DepositStatus, 16))
     tx_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
     confirmations: Mapped[int] = mapped_column(Integer, default=0)
     transfer_seq: Mapped[int | None] = mapped_column(
@@ -91,6 +139,7 @@ class Withdrawal(Base):
         Index("ix_withdrawals_customer", "customer_seq", "seq"),
         Index("ix_withdrawals_customer_status", "customer_seq", "status", "seq"),
         Index("ix_withdrawals_status", "status", "seq"),
+        one_of("status", WithdrawalStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
@@ -102,7 +151,7 @@ class Withdrawal(Base):
     #: Leaves the customer's balance; `amount - fee` is sent on-chain.
     amount: Mapped[int] = mapped_column(BigInteger)
     fee: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[WithdrawalStatus] = mapped_column(EnumString(WithdrawalStatus, 16))
     requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     broadcast_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -139,11 +188,13 @@ class ChainTransaction(Base):
     __table_args__ = (
         UniqueConstraint("network", "from_address", "nonce", name="uq_chain_transactions_nonce"),
         Index("ix_chain_transactions_open", "network", "status", "seq"),
+        one_of("kind", ChainTransactionKind),
+        one_of("status", ChainTransactionStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     network: Mapped[str] = mapped_column(String(16))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[ChainTransactionKind] = mapped_column(EnumString(ChainTransactionKind, 16))
     withdrawal_seq: Mapped[int | None] = mapped_column(
         SeqKey, ForeignKey("withdrawals.seq"), nullable=True, unique=True
     )
@@ -154,6 +205,6 @@ class ChainTransaction(Base):
     raw_tx: Mapped[str] = mapped_column(Text)
     #: Token units (payout, sweep) or wei (gas), as a decimal string.
     value: Mapped[str] = mapped_column(String(80))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ChainTransactionStatus] = mapped_column(EnumString(ChainTransactionStatus, 16))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from miningtx.models.base import Base, SeqKey, UTCDateTime
+from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
+
+
+class WebhookEndpointStatus(StrEnum):
+    """`disabled`: the receiver answered 410, or deliveries gave up; `deleted` by the customer."""
+
+    ENABLED = "enabled"
+    DISABLED = "disabled"
+    DELETED = "deleted"
+
+
+class WebhookDeliveryStatus(StrEnum):
+    """`failed`: gave up after the retry window; `cancelled`: its endpoint went away."""
+
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
 
 
 class Event(Base):
@@ -37,7 +55,10 @@ class WebhookEndpoint(Base):
     """A customer's URL that receives the events it subscribes to, signed with `secret`."""
 
     __tablename__ = "webhook_endpoints"
-    __table_args__ = (Index("ix_webhook_endpoints_customer", "customer_seq", "seq"),)
+    __table_args__ = (
+        Index("ix_webhook_endpoints_customer", "customer_seq", "seq"),
+        one_of("status", WebhookEndpointStatus),
+    )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     id: Mapped[str] = mapped_column(String(32), unique=True)
@@ -45,8 +66,9 @@ class WebhookEndpoint(Base):
     url: Mapped[str] = mapped_column(String(2048))
     #: The Standard Webhooks secret, `whsec_<base64>`; the API shows it once, at creation.
     secret: Mapped[str] = mapped_column(String(80))
-    #: enabled | disabled (the receiver answered 410, or deliveries gave up) | deleted
-    status: Mapped[str] = mapped_column(String(16), default="enabled")
+    status: Mapped[WebhookEndpointStatus] = mapped_column(
+        EnumString(WebhookEndpointStatus, 16), default=WebhookEndpointStatus.ENABLED
+    )
     disabled_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -71,13 +93,15 @@ class WebhookDelivery(Base):
         UniqueConstraint("endpoint_seq", "event_seq", name="uq_webhook_deliveries_endpoint_event"),
         Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),
         Index("ix_webhook_deliveries_event", "event_seq"),
+        one_of("status", WebhookDeliveryStatus),
     )
 
     seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
     endpoint_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("webhook_endpoints.seq"))
     event_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("events.seq"))
-    #: pending | delivered | failed (gave up after the retry window) | cancelled
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[WebhookDeliveryStatus] = mapped_column(
+        EnumString(WebhookDeliveryStatus, 16), default=WebhookDeliveryStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     #: Wall-clock time (never the sandbox clock) of the next try; a claim pushes it out.
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)

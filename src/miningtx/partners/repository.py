@@ -8,9 +8,9 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import aliased
 
 from miningtx.kit.db import ReadSession, WriteSession
-from miningtx.models import Customer, LedgerTransfer
+from miningtx.models import Customer, LedgerTransfer, TransferKind
 
-PARTNER_REWARD = "partner_reward"
+PARTNER_REWARD = TransferKind.PARTNER_REWARD
 
 
 @dataclass(frozen=True, slots=True)

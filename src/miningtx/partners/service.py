@@ -12,6 +12,7 @@ from miningtx.kit.db import WriteSession
 from miningtx.kit.money import format_amount, parse_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
+from miningtx.models import TransferDirection
 from miningtx.partners import repository
 from miningtx.partners.repository import PARTNER_REWARD
 
@@ -40,7 +41,7 @@ async def partner_leg(
         kind=PARTNER_REWARD,
         idempotency_key=f"{activation_id}:partner",
         customer_seq=referrer.seq,
-        direction="credit",
+        direction=TransferDirection.CREDIT,
         reference=activation_id,
     )
 

@@ -8,7 +8,14 @@ from sqlalchemy import select
 
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.pagination import PageRequest
-from miningtx.models import Customer, Deposit, DepositAddress, Withdrawal
+from miningtx.models import (
+    Customer,
+    Deposit,
+    DepositAddress,
+    KycStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
 
 AnySession = ReadSession | WriteSession
 
@@ -50,7 +57,7 @@ async def find_withdrawal(
 
 
 async def list_for_review(
-    session: AnySession, status: str = "pending", limit: int = 100
+    session: AnySession, status: str = WithdrawalStatus.PENDING, limit: int = 100
 ) -> list[Withdrawal]:
     """Withdrawals in `status`, oldest first: the operator's (or signer's) queue."""
     rows = await session.scalars(
@@ -59,7 +66,7 @@ async def list_for_review(
     return list(rows)
 
 
-async def customer_kyc_status(session: AnySession, customer_seq: int) -> str:
+async def customer_kyc_status(session: AnySession, customer_seq: int) -> KycStatus:
     status = await session.scalar(select(Customer.kyc_status).where(Customer.seq == customer_seq))
     if status is None:
         raise LookupError(f"no customer with seq {customer_seq}")

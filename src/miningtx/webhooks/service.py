@@ -27,7 +27,13 @@ from miningtx.kit.clock import rfc3339, utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.ids import new_id
-from miningtx.models import Customer, WebhookDelivery, WebhookEndpoint, WebhookSubscription
+from miningtx.models import (
+    Customer,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEndpointStatus,
+    WebhookSubscription,
+)
 from miningtx.webhooks import repository
 from miningtx.webhooks.attempts import Claim, Outcome
 from miningtx.webhooks.events import ALL_EVENTS, EVENT_TYPES
@@ -333,7 +339,7 @@ async def _replay_target(db: Database, endpoint_id: str, *, enable: bool) -> Web
                     f"{endpoint_id} is disabled ({endpoint.disabled_reason or 'no reason given'});"
                     " pass --enable to enable it again and replay",
                 )
-            endpoint.status = "enabled"
+            endpoint.status = WebhookEndpointStatus.ENABLED
             endpoint.disabled_reason = None
         return endpoint
 
