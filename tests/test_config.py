@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from miningtx.app import create_app
 from miningtx.config import NetworkSettings, Settings
+from miningtx.dashboard.customer.wallet import NETWORK_LABELS
 from miningtx.kit.db import Database
 from miningtx.kit.networks import NETWORKS, parse_network
 from miningtx.ledger.accounts import Platform, treasury
@@ -161,6 +162,7 @@ def test_every_network_has_a_treasury_account_and_defaults() -> None:
     treasuries = {account for account in Platform if account.startswith("platform:treasury:")}
     assert treasuries == {treasury(network) for network in NETWORKS}
     assert all(isinstance(settings().network(n), NetworkSettings) for n in NETWORKS)
+    assert set(NETWORK_LABELS) == set(NETWORKS)
 
 
 # --- one min_deposit: the API and the dashboard say what the watcher credits by ----------
