@@ -8,15 +8,27 @@ from datetime import time
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal, Self
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-from miningtx.kit.money import DECIMALS, parse_decimal
+from miningtx.kit.money import DECIMALS, UNITS_PER_USDT, AmountError, parse_decimal
+from miningtx.kit.networks import NETWORKS, Network, parse_network
 
-#: The networks USDT moves on (ledger/accounts.NETWORKS names the same two).
-NETWORK_NAMES = ("bsc", "polygon")
 #: How a network decides a block is final: a count of confirmations, or the node's
 #: `finalized` block tag (where the chain has one).
 Finality = Literal["confirmations", "finalized"]
@@ -25,6 +37,12 @@ DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
 DEFAULT_SECRET_KEY = "sandbox-only-secret-key-do-not-use-in-live"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
 _RATE = re.compile(r"^\d+\s*/\s*(second|minute|hour|day)$")
+#: What each network defaults to when its MTX_CHAIN_<NETWORK>_* variables are unset
+#: (a network missing here fails every start-up, so none can be forgotten).
+_NETWORK_DEFAULTS: dict[Network, dict[str, Any]] = {
+    "bsc": {"chain_id": 56, "confirmations": 15},
+    "polygon": {"chain_id": 137, "confirmations": 128},
+}
 
 
 class Mode(StrEnum):
@@ -32,24 +50,95 @@ class Mode(StrEnum):
     LIVE = "live"
 
 
+def _usdt(value: object, variable: str) -> int:
+    """A money setting in micro-USDT: from a USDT decimal string (as the environment gives
+    it, "10.00") or an int that already is micro-USDT."""
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    if isinstance(value, str):
+        try:
+            return parse_decimal(value, DECIMALS)
+        except AmountError:
+            pass
+    raise ValueError(
+        f"{variable} must be a USDT amount with at most {DECIMALS} decimals, such as 10.00 "
+        f"(got {value!r})"
+    )
+
+
+def _usdt_setting(value: object, info: ValidationInfo) -> int:
+    return _usdt(value, f"MTX_{(info.field_name or '').upper()}")
+
+
+#: A money setting: written in USDT ("20.00"), held as micro-USDT from start-up on.
+UsdtSetting = Annotated[int, BeforeValidator(_usdt_setting)]
+
+
+class NetworkSettings(BaseModel):
+    """One network's MTX_CHAIN_<NETWORK>_* settings; `min_deposit` applies with or without
+    a node (the sandbox's simulated network credits by it too)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    network: Network
+    rpc_url: str | None = None
+    chain_id: int
+    usdt_address: str | None = None
+    #: A transfer in block b is final once the head is at b + confirmations - 1 ...
+    confirmations: int = Field(ge=1)
+    #: ... or, with "finalized", once b is at or below the node's `finalized` block.
+    finality: Finality = "confirmations"
+    #: Smallest deposit credited, in micro-USDT; smaller ones are recorded, not credited.
+    min_deposit: int = 10 * UNITS_PER_USDT
+    #: First block the watcher reads when it has no cursor yet (None: the head at first run).
+    start_block: int | None = Field(default=None, ge=0)
+
+    @field_validator("min_deposit", mode="before")
+    @classmethod
+    def _parse_min_deposit(cls, value: object, info: ValidationInfo) -> int:
+        network = str(info.data.get("network", "<network>"))
+        return _usdt(value, f"MTX_CHAIN_{network.upper()}_MIN_DEPOSIT")
+
+
+#: The fields a flat MTX_CHAIN_<NETWORK>_<FIELD> variable (or chain_<network>_<field>) sets.
+_NETWORK_FIELDS = tuple(name for name in NetworkSettings.model_fields if name != "network")
+
+
 @dataclass(frozen=True)
 class ChainSettings:
     """One network's JSON-RPC node and USDT contract, as the watcher and the signer use them."""
 
-    network: str
+    network: Network
     rpc_url: str
     chain_id: int
     usdt_address: str
-    #: A transfer in block b is final once the head is at b + confirmations - 1 ...
     confirmations: int
-    #: ... or, with "finalized", once b is at or below the node's `finalized` block.
     finality: Finality
-    #: Smallest deposit credited, in micro-USDT; smaller ones are recorded, not credited.
+    #: Smallest deposit credited, in micro-USDT (the network's `min_deposit`).
     min_deposit: int
-    #: First block the watcher reads when it has no cursor yet (None: the head at first run).
     start_block: int | None
     #: Blocks per eth_getLogs request.
     block_range: int
+
+
+class _NetworkVariables(EnvSettingsSource):
+    """MTX_CHAIN_<NETWORK>_<FIELD> from the process environment, as the flat keys that
+    `Settings._nest_networks` gathers.
+
+    pydantic-settings reads only variables named after a field, and the `_` inside the
+    nested field names (RPC_URL) makes a nested delimiter ambiguous, hence this source.
+    The .env file needs none: its unknown MTX_ keys already reach the validator as extras.
+    """
+
+    def __call__(self) -> dict[str, Any]:
+        # Settings are case-insensitive, so pydantic-settings has lower-cased the names.
+        prefix = self.env_prefix.lower()
+        names = {f"chain_{network}_{field}" for network in NETWORKS for field in _NETWORK_FIELDS}
+        return {
+            name[len(prefix) :]: value
+            for name, value in self.env_vars.items()
+            if name.startswith(prefix) and name[len(prefix) :] in names
+        }
 
 
 class Settings(BaseSettings):
@@ -72,9 +161,10 @@ class Settings(BaseSettings):
     #: Unset in sandbox: a generated development wallet under `sandbox_wallet_dir` is used.
     wallet_xpub: str | None = None
     sandbox_wallet_dir: Path = Path("./var")
-    #: Smallest withdrawal `amount` accepted, and the fee kept from it (USDT strings).
-    withdrawal_min: str = "20.00"
-    withdrawal_fee: str = "1.00"
+    #: Smallest withdrawal `amount` accepted, and the fee kept from it (micro-USDT; the
+    #: variables are USDT strings such as 20.00).
+    withdrawal_min: UsdtSetting = 20 * UNITS_PER_USDT
+    withdrawal_fee: UsdtSetting = 1 * UNITS_PER_USDT
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
     #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).
@@ -91,37 +181,66 @@ class Settings(BaseSettings):
     webhook_read_timeout: float = Field(default=10.0, gt=0)
     webhook_batch_size: int = Field(default=50, ge=1)
     webhook_retry_window_hours: float = Field(default=72.0, gt=0)
-    #: Chain settings per network (live mode needs both; sandbox simulates a network left unset).
-    chain_bsc_rpc_url: str | None = None
-    chain_bsc_chain_id: int = 56
-    chain_bsc_usdt_address: str | None = None
-    chain_bsc_confirmations: int = Field(default=15, ge=1)
-    chain_bsc_finality: Finality = "confirmations"
-    chain_bsc_min_deposit: str = "10.00"
-    chain_bsc_start_block: int | None = Field(default=None, ge=0)
-    chain_polygon_rpc_url: str | None = None
-    chain_polygon_chain_id: int = 137
-    chain_polygon_usdt_address: str | None = None
-    chain_polygon_confirmations: int = Field(default=128, ge=1)
-    chain_polygon_finality: Finality = "confirmations"
-    chain_polygon_min_deposit: str = "10.00"
-    chain_polygon_start_block: int | None = Field(default=None, ge=0)
+    #: Every network's settings, from MTX_CHAIN_<NETWORK>_* (live mode needs a node on
+    #: each; sandbox simulates a network left without one).
+    networks: dict[Network, NetworkSettings] = Field(default_factory=dict)
+    #: Blocks per eth_getLogs request (MTX_CHAIN_BLOCK_RANGE), on every network.
     chain_block_range: int = Field(default=2000, ge=1)
     #: Deposit addresses holding at least this much USDT are swept into the hot wallet.
-    sweep_threshold: str = "100.00"
+    sweep_threshold: UsdtSetting = 100 * UNITS_PER_USDT
     #: The signer's BIP-39 mnemonic file (read by `mtx signer` only; never by the API).
     signer_seed_file: Path | None = None
     #: Signs dashboard and console session and CSRF tokens. Live mode refuses the default.
     secret_key: str = DEFAULT_SECRET_KEY
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """The default sources, plus the flat MTX_CHAIN_<NETWORK>_* variables between the
+        environment and the .env file (the environment wins, as for every variable)."""
+        return (
+            init_settings,
+            env_settings,
+            _NetworkVariables(settings_cls),
+            dotenv_settings,
+            file_secret_settings,
+        )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _nest_networks(cls, data: Any) -> Any:
+        """Gather the flat chain_<network>_<field> values into `networks`, over each
+        network's defaults, so every network has its settings whatever is configured."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        given: dict[Any, Any] = dict(data.get("networks") or {})
+        networks: dict[Any, Any] = {}
+        for network in NETWORKS:
+            values: dict[str, Any] = {"network": network, **_NETWORK_DEFAULTS[network]}
+            entry = given.pop(network, {})
+            values |= entry.model_dump() if isinstance(entry, NetworkSettings) else dict(entry)
+            for field in _NETWORK_FIELDS:
+                flat = f"chain_{network}_{field}"
+                if flat in data:
+                    values[field] = data.pop(flat)
+            networks[network] = values
+        # An unknown network stays in, for validation to refuse it.
+        data["networks"] = networks | given
+        return data
 
     @model_validator(mode="after")
     def _check(self) -> Self:
         for name in ("rate_limit", "rate_limit_unauthenticated"):
             if not _RATE.match(getattr(self, name)):
                 raise ValueError(f"MTX_{name.upper()} must look like '120/minute'")
-        if parse_decimal(self.withdrawal_fee, DECIMALS) >= parse_decimal(
-            self.withdrawal_min, DECIMALS
-        ):
+        if self.withdrawal_fee >= self.withdrawal_min:
             raise ValueError("MTX_WITHDRAWAL_FEE must be below MTX_WITHDRAWAL_MIN")
         if self.mode is Mode.LIVE and not self.wallet_xpub:
             raise ValueError("live mode needs MTX_WALLET_XPUB, the wallet's extended public key")
@@ -135,36 +254,39 @@ class Settings(BaseSettings):
         if self.mode is Mode.LIVE:
             missing = [
                 f"MTX_CHAIN_{network.upper()}_{field.upper()}"
-                for network in NETWORK_NAMES
-                for field in ("rpc_url", "usdt_address")
-                if not getattr(self, f"chain_{network}_{field}")
+                for network, settings in self.networks.items()
+                for field, value in (
+                    ("rpc_url", settings.rpc_url),
+                    ("usdt_address", settings.usdt_address),
+                )
+                if not value
             ]
             if missing:
                 raise ValueError(f"live mode needs the chain settings {', '.join(missing)}")
-        for network in NETWORK_NAMES:
-            parse_decimal(getattr(self, f"chain_{network}_min_deposit"), DECIMALS)
-        parse_decimal(self.sweep_threshold, DECIMALS)
         if not self.database_url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError(
                 "MTX_DATABASE_URL must be sqlite+aiosqlite:///PATH or postgresql+asyncpg://..."
             )
         return self
 
+    def network(self, network: str) -> NetworkSettings:
+        """The network's settings (every network has them); ValueError for an unknown name."""
+        return self.networks[parse_network(network)]
+
     def chain(self, network: str) -> ChainSettings | None:
         """The network's chain settings, or None when it has no node configured."""
-        rpc_url = getattr(self, f"chain_{network}_rpc_url")
-        usdt = getattr(self, f"chain_{network}_usdt_address")
-        if not rpc_url or not usdt:
+        settings = self.network(network)
+        if not settings.rpc_url or not settings.usdt_address:
             return None
         return ChainSettings(
-            network=network,
-            rpc_url=rpc_url,
-            chain_id=getattr(self, f"chain_{network}_chain_id"),
-            usdt_address=usdt,
-            confirmations=getattr(self, f"chain_{network}_confirmations"),
-            finality=getattr(self, f"chain_{network}_finality"),
-            min_deposit=parse_decimal(getattr(self, f"chain_{network}_min_deposit"), DECIMALS),
-            start_block=getattr(self, f"chain_{network}_start_block"),
+            network=settings.network,
+            rpc_url=settings.rpc_url,
+            chain_id=settings.chain_id,
+            usdt_address=settings.usdt_address,
+            confirmations=settings.confirmations,
+            finality=settings.finality,
+            min_deposit=settings.min_deposit,
+            start_block=settings.start_block,
             block_range=self.chain_block_range,
         )
 
@@ -174,11 +296,7 @@ class Settings(BaseSettings):
 
     def chains(self) -> list[ChainSettings]:
         """The networks with a node configured."""
-        return [chain for network in NETWORK_NAMES if (chain := self.chain(network)) is not None]
-
-    @property
-    def sweep_threshold_units(self) -> int:
-        return parse_decimal(self.sweep_threshold, DECIMALS)
+        return [chain for network in NETWORKS if (chain := self.chain(network)) is not None]
 
     @property
     def runs_worker_in_process(self) -> bool:
@@ -195,14 +313,6 @@ class Settings(BaseSettings):
     @property
     def key_prefix(self) -> str:
         return "mtx_test_" if self.sandbox else "mtx_live_"
-
-    @property
-    def withdrawal_min_units(self) -> int:
-        return parse_decimal(self.withdrawal_min, DECIMALS)
-
-    @property
-    def withdrawal_fee_units(self) -> int:
-        return parse_decimal(self.withdrawal_fee, DECIMALS)
 
     def sqlite_path(self) -> Path | None:
         """The database file on the embedded default, so its folder can be created."""

@@ -116,6 +116,29 @@ async def test_a_deposit_below_the_minimum_is_recorded_not_credited(platform: Pl
     assert await confirmed_events(platform) == []
 
 
+async def test_the_watcher_credits_by_the_configured_minimum(
+    database_url: str, bsc: Chain, polygon: Chain
+) -> None:
+    """MTX_CHAIN_BSC_MIN_DEPOSIT=5.00: the API says 5.00 and the watcher credits by it."""
+    async with running_platform(database_url, bsc, polygon, chain_bsc_min_deposit="5.00") as p:
+        alice = await p.customer()
+        said = await p.client.get(
+            "/v1/deposits/address", params={"network": "bsc"}, headers=alice.auth
+        )
+        assert said.json()["min_deposit"] == "5.00"
+        address = said.json()["address"]
+        await p.bsc.token.mint(address, units("6.00", 18))
+        await p.bsc.token.mint(address, units("4.00", 18))
+        await p.bsc.node.mine(CONFIRMATIONS)
+        await p.watch()
+
+        settled = sorted((d.amount, d.status) for d in await p.deposits("bsc"))
+        assert settled == [(4_000000, "below_minimum"), (6_000000, "confirmed")]
+        account = customer_available(alice.id)
+        assert (await balances(p.db, account))[account] == 6_000000
+        assert await invariant_problems(p.db) == []
+
+
 async def test_transfers_to_other_addresses_are_ignored(platform: Platform) -> None:
     stranger = platform.bsc.node.accounts[1].address
     await platform.bsc.token.mint(stranger, units("500", 18))

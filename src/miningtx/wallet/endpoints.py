@@ -12,13 +12,13 @@ from miningtx.customers.auth import PrincipalDep, auth_dependencies
 from miningtx.kit.deps import DatabaseDep, ReadDep
 from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
+from miningtx.kit.networks import Network
 from miningtx.kit.pagination import PageRequest, make_page, page_request
 from miningtx.wallet import repository, service
 from miningtx.wallet.schemas import (
     DepositAddressOut,
     DepositOut,
     DepositsOut,
-    Network,
     TestDepositIn,
     WithdrawalIn,
     WithdrawalOut,
@@ -50,7 +50,12 @@ async def get_deposit_address(
             row = await service.assign_deposit_address(
                 session, principal.customer_seq, xpub, await db.clock.sync(session)
             )
-    return DepositAddressOut(network=network, address=row.address, min_deposit=service.MIN_DEPOSIT)
+    settings: Settings = request.app.state.settings
+    return DepositAddressOut(
+        network=network,
+        address=row.address,
+        min_deposit=settings.network(network).min_deposit,
+    )
 
 
 @router.get("/deposits", summary="List your deposits")
@@ -143,8 +148,14 @@ async def cancel_withdrawal(
 async def create_test_deposit(
     body: TestDepositIn, request: Request, principal: PrincipalDep, db: DatabaseDep
 ) -> JSONResponse:
+    settings: Settings = request.app.state.settings
     async with unit_of_work(request, db, principal.customer_seq) as work:
         deposit = await service.credit_test_deposit(
-            work.session, principal, network=body.network, amount=body.amount, now=work.now
+            work.session,
+            principal,
+            network=body.network,
+            amount=body.amount,
+            min_deposit=settings.network(body.network).min_deposit,
+            now=work.now,
         )
         return await work.respond(200, render_deposit(deposit))

@@ -8,9 +8,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountIn, AmountOut
+from miningtx.kit.networks import Network
 from miningtx.models import Deposit, Withdrawal
 
-Network = Literal["bsc", "polygon"]
 WithdrawalStatus = Literal[
     "pending", "approved", "broadcast", "processed", "rejected", "cancelled", "failed"
 ]

@@ -23,7 +23,7 @@ from miningtx.customers.service import Principal
 from miningtx.kit.db import WriteSession
 from miningtx.kit.errors import ApiError, checked_reason, invalid, not_found
 from miningtx.kit.ids import new_id
-from miningtx.kit.money import UNITS_PER_USDT, format_amount
+from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available, treasury
 from miningtx.models import Deposit, DepositAddress, Withdrawal
@@ -33,15 +33,14 @@ from miningtx.wallet.payouts import PayoutSender, SimulatedChain
 from miningtx.wallet.schemas import render_deposit, render_withdrawal
 from miningtx.webhooks import outbox
 
-MIN_DEPOSIT = 10 * UNITS_PER_USDT
 _TX_HASH = re.compile(r"^0x[0-9a-fA-F]{64}$")
 
 
-def below_minimum() -> ApiError:
+def below_minimum(minimum: int) -> ApiError:
     return ApiError(
         400,
         "amount_below_minimum",
-        f"Deposits below {format_amount(MIN_DEPOSIT)} USDT are not credited.",
+        f"Deposits below {format_amount(minimum)} USDT are not credited.",
         param="amount",
     )
 
@@ -103,12 +102,19 @@ async def credit_deposit(
 
 
 async def credit_test_deposit(
-    session: WriteSession, principal: Principal, *, network: str, amount: int, now: datetime
+    session: WriteSession,
+    principal: Principal,
+    *,
+    network: str,
+    amount: int,
+    min_deposit: int,
+    now: datetime,
 ) -> Deposit:
     """Sandbox: credit the customer a confirmed deposit, as the test helper route and the
-    dashboard's sandbox form do; below the minimum is 400 amount_below_minimum."""
-    if amount < MIN_DEPOSIT:
-        raise below_minimum()
+    dashboard's sandbox form do; below the network's `min_deposit` is 400
+    amount_below_minimum, as the watcher would not credit it either."""
+    if amount < min_deposit:
+        raise below_minimum(min_deposit)
     return await credit_deposit(
         session,
         customer_seq=principal.customer_seq,
@@ -230,7 +236,7 @@ class WithdrawalTerms:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WithdrawalTerms:
-        return cls(settings.withdrawal_min_units, settings.withdrawal_fee_units)
+        return cls(settings.withdrawal_min, settings.withdrawal_fee)
 
 
 async def request_withdrawal(

@@ -42,7 +42,7 @@ from web3.exceptions import ContractLogicError
 
 from miningtx.config import Settings
 from miningtx.kit.db import Database, WriteSession
-from miningtx.ledger.accounts import NETWORKS
+from miningtx.kit.networks import NETWORKS
 from miningtx.models import ChainTransaction, Deposit, DepositAddress, Withdrawal
 from miningtx.wallet import service
 from miningtx.wallet.chain import ChainClient, ChainError, from_micro, open_chain
@@ -319,7 +319,7 @@ class Signer:
     async def _sweep(self, client: ChainClient) -> int:
         chain = client.chain
         decimals = await client.decimals()
-        threshold = from_micro(self.settings.sweep_threshold_units, decimals)
+        threshold = from_micro(self.settings.sweep_threshold, decimals)
         async with self.db.read() as session:
             indexes = list(
                 await session.execute(

@@ -4,7 +4,7 @@ the /v1 wallet routes call."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any
 
 import segno
 from fastapi import Form, Request
@@ -20,16 +20,16 @@ from miningtx.dashboard.routing import customer_pages
 from miningtx.kit.db import ReadSession
 from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.money import format_amount
+from miningtx.kit.networks import NETWORKS
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
 from miningtx.models import DepositAddress
 from miningtx.wallet import repository, service
-from miningtx.wallet.schemas import Network, TestDepositIn, WithdrawalIn
+from miningtx.wallet.schemas import TestDepositIn, WithdrawalIn
 
 router = customer_pages()
 DEPOSITS = "/deposits"
 WITHDRAWALS = "/withdrawals"
-NETWORKS: tuple[str, ...] = get_args(Network)
-NETWORK_NAMES = {"bsc": "BNB Smart Chain (BEP-20)", "polygon": "Polygon (PoS)"}
+NETWORK_LABELS = {"bsc": "BNB Smart Chain (BEP-20)", "polygon": "Polygon (PoS)"}
 PAGE_SIZE = 30
 
 
@@ -71,11 +71,11 @@ async def _deposits_context(
     deposits = make_page(rows, PAGE_SIZE)
     return {
         "network": network,
-        "networks": [(n, NETWORK_NAMES[n]) for n in NETWORKS],
-        "network_name": NETWORK_NAMES[network],
+        "networks": [(n, NETWORK_LABELS[n]) for n in NETWORKS],
+        "network_name": NETWORK_LABELS[network],
         "address": address.address,
         "qr": Markup(qr),  # noqa: S704  # segno's own SVG of an address we derived
-        "min_deposit": service.MIN_DEPOSIT,
+        "min_deposit": _settings(request).network(network).min_deposit,
         "deposits": deposits.items,
         "next_cursor": deposits.next_cursor,
     }
@@ -107,6 +107,7 @@ async def sandbox_deposit(
                 acting_as(principal),
                 network=body.network,
                 amount=body.amount,
+                min_deposit=_settings(request).network(body.network).min_deposit,
                 now=work.now,
             )
     except ApiError as error:
@@ -144,7 +145,7 @@ async def _withdrawals_context(
     return {
         "withdrawals": withdrawals.items,
         "next_cursor": withdrawals.next_cursor,
-        "networks": [(n, NETWORK_NAMES[n]) for n in NETWORKS],
+        "networks": [(n, NETWORK_LABELS[n]) for n in NETWORKS],
         "terms": terms,
         "kyc_status": kyc_status,
         "available_balance": balance.available,
