@@ -79,7 +79,7 @@ async def request_withdrawal(
     async with unit_of_work(request, db, principal.customer_seq) as work:
         withdrawal = await service.request_withdrawal(
             work.session,
-            principal,
+            principal.customer,
             amount=body.amount,
             network=body.network,
             address=body.address,
@@ -130,7 +130,7 @@ async def cancel_withdrawal(
     amount returns to `available`."""
     async with unit_of_work(request, db, principal.customer_seq) as work:
         withdrawal = await service.cancel_withdrawal(
-            work.session, principal, withdrawal_id, work.now
+            work.session, principal.customer, withdrawal_id, work.now
         )
         return await work.respond(200, render_withdrawal(withdrawal))
 
@@ -145,6 +145,6 @@ async def create_test_deposit(
 ) -> JSONResponse:
     async with unit_of_work(request, db, principal.customer_seq) as work:
         deposit = await service.credit_test_deposit(
-            work.session, principal, network=body.network, amount=body.amount, now=work.now
+            work.session, principal.customer, network=body.network, amount=body.amount, now=work.now
         )
         return await work.respond(200, render_deposit(deposit))
