@@ -51,7 +51,7 @@ from miningtx.kit.clock import ONE_DAY, cutoff_at, latest_cutoff_day, utcnow
 from miningtx.kit.db import Database
 from miningtx.kit.migrate import upgrade
 from miningtx.mining.accrual import accrue
-from miningtx.solvency import solvency_report
+from miningtx.solvency.service import solvency_report
 
 AIM = 3.0
 #: Contracts per customer in the seeded platform.

@@ -47,7 +47,7 @@ from benchmarks import postgres
 from benchmarks.loadgen import percentile
 from miningtx.app import create_app
 from miningtx.config import Settings
-from miningtx.customers.service import Principal
+from miningtx.customers.refs import CustomerRef
 from miningtx.dashboard import service as dashboard
 from miningtx.dashboard.rendering import CUSTOMER_NAV
 from miningtx.kit.clock import utcnow
@@ -178,12 +178,12 @@ async def seed(db: Database, settings: Settings) -> Seeded:
                     amount=parse_amount("150.00"),
                     now=utcnow(),
                 )
-    principal = Principal(customer.seq, customer.id, key_seq=0, key_id="bench")
+    buyer = CustomerRef(customer.seq, customer.id)
     for start in range(0, ACTIVATIONS, SEED_BATCH):
         async with db.write() as session:
             for _ in range(start, min(start + SEED_BATCH, ACTIVATIONS)):
                 await mining.activate(
-                    session, principal, "starter", utcnow(), cutoff=settings.daily_cutoff
+                    session, buyer, "starter", utcnow(), cutoff=settings.daily_cutoff
                 )
     return Seeded(customer.id, customer.username, operator.email)
 

@@ -151,3 +151,15 @@ def test_live_mode_refuses_sandbox_only_commands(
     assert key["key"].startswith("mtx_live_")
     assert "live mode" in mtx_fails("pools", "fund", "rewards", "--amount", "100")
     assert "sandbox" in mtx_fails("demo")
+
+
+def test_catalog_set_refuses_what_the_console_refuses(sqlite_env: Path) -> None:
+    too_long = mtx_fails("catalog", "set", "ultra", "--name", "x" * 65)
+    too_many_days = mtx_fails("catalog", "set", "ultra", "--duration-days", "3651")
+    no_days = mtx_fails("catalog", "set", "ultra", "--duration-days", "0")
+
+    # The same sentences the console shows beside the fields: one rule, in the service.
+    assert too_long == "error: Names are at most 64 characters."
+    assert too_many_days == "error: Durations are 1 to 3650 days."
+    assert no_days == "error: Durations are 1 to 3650 days."
+    assert mtx("catalog", "set", "ultra", "--duration-days", "3650")["duration_days"] == 3650

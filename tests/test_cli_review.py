@@ -90,6 +90,7 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     second = withdraw(key, "200.00", "polygon")
 
     queue = mtx("withdrawals", "list")["withdrawals"]
+    table = runner.invoke(cli, ["withdrawals", "list"])
     held = call(key, "GET", "/v1/balance")
     approved = mtx("withdrawals", "approve", first["id"])
     rejected = mtx("withdrawals", "reject", second["id"], "--reason", "address on a blocklist")
@@ -97,6 +98,17 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     report = mtx("solvency")
 
     assert [w["id"] for w in queue] == [first["id"], second["id"]]
+    # Every column has its header: the request time is the seventh.
+    header = next(line for line in table.stdout.splitlines() if " id " in line)
+    assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
+        "id",
+        "status",
+        "amount",
+        "fee",
+        "network",
+        "address",
+        "requested",
+    ]
     assert (held["available"], held["pending_withdrawals"]) == ("510.00", "500.00")
     # Sandbox: the simulated network sends an approved withdrawal at once.
     assert approved["status"] == "processed"

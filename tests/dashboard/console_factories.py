@@ -9,7 +9,7 @@ import httpx
 
 from miningtx.config import Settings
 from miningtx.customers import kyc
-from miningtx.customers.service import Principal
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.kit.money import parse_amount
@@ -54,7 +54,7 @@ async def pending_withdrawal(
     async with db.write() as session:
         withdrawal = await wallet.request_withdrawal(
             session,
-            Principal(customer_seq, customer_id, key_seq=0, key_id="-"),
+            CustomerRef(customer_seq, customer_id),
             amount=parse_amount(amount),
             network="bsc",
             address=ADDRESS,

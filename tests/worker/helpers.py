@@ -27,7 +27,7 @@ from miningtx.models import (
     LedgerTransfer,
     MiningContract,
 )
-from miningtx.solvency import solvency_report
+from miningtx.solvency.service import solvency_report
 from tests.conftest import Env
 from tests.factories import CustomerWithKey, make_customer, open_for_business
 from tests.servers import Seed

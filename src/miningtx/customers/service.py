@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import hash_secret, new_id, random_base62
@@ -41,13 +42,20 @@ def unknown_referral_code() -> ApiError:
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who a request acts for: the customer behind a valid, unrevoked API key."""
+    """Who an API request acts for: the customer behind a valid, unrevoked API key."""
 
-    customer_seq: int
-    customer_id: str
+    customer: CustomerRef
     key_seq: int
     #: The key's public id: globally unique, so it names the key's shared rate-limit window.
     key_id: str
+
+    @property
+    def customer_seq(self) -> int:
+        return self.customer.seq
+
+    @property
+    def customer_id(self) -> str:
+        return self.customer.id
 
 
 async def create_customer(
@@ -171,7 +179,7 @@ async def resolve_api_key(
     row = (await connection.execute(_KEY_LOOKUP, {"key_hash": hash_secret(secret)})).one_or_none()
     if row is None:
         return None
-    return Principal(row.customer_seq, row.id, row.seq, row.key_id), row.last_used_at
+    return Principal(CustomerRef(row.customer_seq, row.id), row.seq, row.key_id), row.last_used_at
 
 
 async def touch_api_key(session: WriteSession, key_seq: int, now: datetime) -> None:

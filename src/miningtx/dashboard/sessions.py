@@ -21,6 +21,7 @@ from fastapi import Request, Response
 from sqlalchemy import delete, select, update
 
 from miningtx.config import Settings
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import hash_secret
@@ -62,6 +63,11 @@ class CustomerPrincipal:
     @property
     def display_name(self) -> str:
         return self.username
+
+    @property
+    def customer(self) -> CustomerRef:
+        """The customer the services act for: the session is the proof, not an API key."""
+        return CustomerRef(self.customer_seq, self.customer_id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,15 +186,6 @@ async def set_pending_totp_secret(
 async def end(session: WriteSession, session_seq: int) -> None:
     """Sign out: the row goes, so the cookie is worthless even if it was copied."""
     await session.execute(delete(WebSession).where(WebSession.seq == session_seq))
-
-
-async def end_all(session: WriteSession, kind: Kind, principal_seq: int) -> None:
-    """Sign the principal out everywhere (after a password change, for instance)."""
-    await session.execute(
-        delete(WebSession).where(
-            WebSession.principal_kind == kind, WebSession.principal_seq == principal_seq
-        )
-    )
 
 
 _SESSION_COLUMNS = (

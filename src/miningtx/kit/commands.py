@@ -1,7 +1,6 @@
 """What every `mtx` command shares: --json, one-line failures, running async work.
 
-`cli.py` and the domain command modules (`mining/commands.py`,
-`webhooks/commands.py`) all use these, so every command behaves the same way.
+`cli.py` and every domain's `commands.py` use these, so every command behaves the same way.
 """
 
 from __future__ import annotations
@@ -12,15 +11,18 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
+from rich.console import Console
 
 from miningtx.config import get_settings
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError
 from miningtx.kit.migrate import upgrade
-from miningtx.kit.money import AmountError
+from miningtx.kit.money import AmountError, parse_amount
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 T = TypeVar("T")
+#: Where commands print their tables (stdout, so --json and tables never mix with errors).
+out = Console()
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -57,3 +59,16 @@ def run(work: Callable[[Database], Awaitable[T]]) -> T:
 def emit(as_json: bool, data: dict[str, Any], text: str) -> None:
     """Print `data` as JSON with --json, else the human sentence."""
     typer.echo(json.dumps(data, indent=2) if as_json else text)
+
+
+def emit_json(data: dict[str, Any]) -> None:
+    """Print `data` as indented JSON: the --json output of commands that print a table."""
+    typer.echo(json.dumps(data, indent=2))
+
+
+def amount_arg(text: str) -> int:
+    """A USDT amount typed on the command line, or a one-line failure naming the problem."""
+    try:
+        return parse_amount(text)
+    except AmountError as error:
+        fail(str(error))

@@ -1,26 +1,141 @@
-"""`mtx rewards`: the operator's view of the daily accrual, and a catch-up to run by hand.
+"""`mtx catalog`, `mtx capacity` and `mtx rewards`: what is for sale, the fleet behind it,
+and the operator's view of the daily accrual with a catch-up to run by hand.
 
-`catch-up` runs the same accrual as the worker (they may run side by side) until nothing
-is due. Each pass commits on its own, so Ctrl-C keeps every committed pass and a rerun
-credits only what is still missing.
+`rewards catch-up` runs the same accrual as the worker (they may run side by side) until
+nothing is due. Each pass commits on its own, so Ctrl-C keeps every committed pass and a
+rerun credits only what is still missing.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from miningtx.config import get_settings
 from miningtx.kit.clock import rfc3339
-from miningtx.kit.commands import JsonOpt, emit, fail, run
+from miningtx.kit.commands import JsonOpt, amount_arg, emit, emit_json, fail, out, run
 from miningtx.kit.db import Database
+from miningtx.kit.money import format_decimal, parse_decimal
+from miningtx.mining import repository as mining_repo
+from miningtx.mining import service as mining
 from miningtx.mining.accrual import AccrualProgress, accrual_status, accrue
+from miningtx.mining.schemas import render_catalog_contract
+from miningtx.models import Fleet, MiningContract
 
+catalog_app = typer.Typer(help="Mining contracts for sale.", no_args_is_help=True)
+capacity_app = typer.Typer(help="Fleet capacity in TH/s.", no_args_is_help=True)
 rewards_app = typer.Typer(help="Daily mining rewards.", no_args_is_help=True)
+
+
+def _contract_dict(c: MiningContract) -> dict[str, Any]:
+    data: dict[str, Any] = render_catalog_contract(c).model_dump(mode="json")
+    return data
+
+
+def _print_catalog(rows: list[dict[str, Any]]) -> None:
+    table = Table("id", "name", "price", "TH/s", "daily reward", "days", "on sale")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["name"],
+            r["price"],
+            r["hash_ths"],
+            r["daily_reward"],
+            str(r["duration_days"]),
+            str(r["on_sale"]),
+        )
+    out.print(table)
+
+
+@catalog_app.command("show")
+def catalog_show(as_json: JsonOpt = False) -> None:
+    """Show every contract, on sale or not."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            return [_contract_dict(c) for c in await mining_repo.all_contracts(session)]
+
+    rows = run(work)
+    if as_json:
+        emit_json({"contracts": rows})
+    else:
+        _print_catalog(rows)
+
+
+@catalog_app.command("set")
+def catalog_set(
+    contract_id: Annotated[str, typer.Argument(help="Contract id, e.g. ultra.")],
+    name: Annotated[str | None, typer.Option()] = None,
+    price: Annotated[str | None, typer.Option(help="USDT, e.g. 2600.00")] = None,
+    hash_ths: Annotated[str | None, typer.Option(help="TH/s, up to 3 decimals")] = None,
+    daily_reward: Annotated[str | None, typer.Option(help="USDT per day")] = None,
+    duration_days: Annotated[
+        int | None, typer.Option(help=f"1 to {mining.MAX_DURATION_DAYS}")
+    ] = None,
+    on_sale: Annotated[bool | None, typer.Option("--on-sale/--off-sale")] = None,
+    create: Annotated[bool, typer.Option(help="Create the contract if it does not exist.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change (or --create) a contract. Existing activations keep their terms."""
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            contract = await mining.update_contract(
+                session,
+                contract_id,
+                name=name,
+                price=amount_arg(price) if price else None,
+                hash_mths=parse_decimal(hash_ths, 3) if hash_ths else None,
+                daily_reward=amount_arg(daily_reward) if daily_reward else None,
+                duration_days=duration_days,
+                on_sale=on_sale,
+                create=create,
+            )
+            return _contract_dict(contract)
+
+    row = run(work)
+    if as_json:
+        emit_json(row)
+    else:
+        _print_catalog([row])
+
+
+def _emit_capacity(as_json: bool, fleet: Fleet) -> None:
+    data = {
+        "capacity_ths": format_decimal(fleet.capacity_mths, 3),
+        "sold_ths": format_decimal(fleet.sold_mths, 3),
+    }
+    emit(as_json, data, f"Capacity {data['capacity_ths']} TH/s, {data['sold_ths']} TH/s sold.")
+
+
+@capacity_app.command("set")
+def capacity_set(
+    ths: Annotated[str, typer.Argument(help="Fleet capacity in TH/s.")], as_json: JsonOpt = False
+) -> None:
+    """Declare the fleet capacity that active contracts may use."""
+
+    async def work(db: Database) -> Fleet:
+        async with db.write() as session:
+            return await mining.set_capacity(session, parse_decimal(ths, 3))
+
+    _emit_capacity(as_json, run(work))
+
+
+@capacity_app.command("show")
+def capacity_show(as_json: JsonOpt = False) -> None:
+    """Show capacity and what active contracts use."""
+
+    async def work(db: Database) -> Fleet:
+        async with db.read() as session:
+            return await mining_repo.fleet(session)
+
+    _emit_capacity(as_json, run(work))
+
 
 #: The exit code of a command stopped by Ctrl-C (128 + SIGINT).
 INTERRUPTED = 130

@@ -18,10 +18,10 @@ from miningtx.mining.schemas import (
     ActivationOut,
     ActivationsOut,
     CatalogOut,
-    ContractOut,
     RewardOut,
     RewardsOut,
     render_activation,
+    render_contract,
 )
 
 router = APIRouter(tags=["Mining"], dependencies=auth_dependencies)
@@ -31,20 +31,7 @@ PageDep = Annotated[PageRequest, Depends(page_request)]
 @router.get("/contracts", summary="List mining contracts for sale")
 async def list_contracts(session: ReadDep, _: PrincipalDep) -> CatalogOut:
     entries = await repository.catalog(session)
-    return CatalogOut(
-        contracts=[
-            ContractOut(
-                id=e.contract.id,
-                name=e.contract.name,
-                price=e.contract.price,
-                hash_ths=e.contract.hash_mths,
-                daily_reward=e.contract.daily_reward,
-                duration_days=e.contract.duration_days,
-                available=e.available,
-            )
-            for e in entries
-        ]
-    )
+    return CatalogOut(contracts=[render_contract(e.contract, e.available) for e in entries])
 
 
 @router.post(
@@ -60,7 +47,7 @@ async def activate_contract(
     whole promised reward at once; 409 `sold_out` when capacity or the pool is short."""
     async with unit_of_work(request, db, principal.customer_seq) as work:
         activation = await service.activate(
-            work.session, principal, body.contract_id, work.now, cutoff=db.clock.cutoff
+            work.session, principal.customer, body.contract_id, work.now, cutoff=db.clock.cutoff
         )
         return await work.respond(200, render_activation(activation))
 

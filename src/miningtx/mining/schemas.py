@@ -9,19 +9,30 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountOut, format_decimal
-from miningtx.models import Activation
+from miningtx.models import Activation, MiningContract
 
 #: Hash rate stored in milli-TH/s, rendered as a decimal string ("2.8", "98").
 HashRate = Annotated[int, PlainSerializer(lambda v: format_decimal(v, 3), return_type=str)]
 
 
-class ContractOut(BaseModel):
+class ContractTermsOut(BaseModel):
+    """A catalog entry's terms: what the API, the dashboard and `mtx catalog` all show."""
+
     id: str = Field(examples=["ultra"])
     name: str = Field(examples=["Ultra Miner"])
     price: AmountOut
     hash_ths: HashRate
     daily_reward: AmountOut
     duration_days: int = Field(description="Number of daily rewards the contract pays.")
+
+
+class CatalogContractOut(ContractTermsOut):
+    """The operator's view of a catalog entry (`mtx catalog`, the console): terms and sale."""
+
+    on_sale: bool
+
+
+class ContractOut(ContractTermsOut):
     available: int = Field(
         description="How many more of this contract can be activated now, given fleet "
         "capacity and the funded reward pool."
@@ -86,3 +97,25 @@ def render_activation(a: Activation) -> ActivationOut:
         activated_at=a.activated_at,
         expired_at=a.expired_at,
     )
+
+
+def render_contract_terms(c: MiningContract) -> ContractTermsOut:
+    """The one presentation of a contract's terms (the catalog's operator and customer views)."""
+    return ContractTermsOut(
+        id=c.id,
+        name=c.name,
+        price=c.price,
+        hash_ths=c.hash_mths,
+        daily_reward=c.daily_reward,
+        duration_days=c.duration_days,
+    )
+
+
+def render_contract(c: MiningContract, available: int) -> ContractOut:
+    """A contract for sale as `GET /v1/contracts` shows it: its terms and how many are left."""
+    return ContractOut(**dict(render_contract_terms(c)), available=available)
+
+
+def render_catalog_contract(c: MiningContract) -> CatalogContractOut:
+    """A catalog entry as the operator sees it, on sale or not."""
+    return CatalogContractOut(**dict(render_contract_terms(c)), on_sale=c.on_sale)

@@ -6,10 +6,10 @@ from datetime import datetime, time
 
 from sqlalchemy import bindparam, insert, select, update
 
-from miningtx.customers.service import Principal
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import first_reward_day
 from miningtx.kit.db import WriteSession
-from miningtx.kit.errors import ApiError
+from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_decimal
 from miningtx.ledger import service as ledger
@@ -34,6 +34,9 @@ _CLAIM_CAPACITY = (
     .returning(Fleet.id)
 )
 _INSERT_ACTIVATION = insert(Activation).returning(Activation.seq)
+#: Catalog bounds, enforced here for every adapter: the name column's width, and ten years.
+CONTRACT_NAME_MAX_LENGTH = 64
+MAX_DURATION_DAYS = 3650
 
 
 def unknown_contract(contract_id: str) -> ApiError:
@@ -58,7 +61,7 @@ def insufficient_balance() -> ApiError:
 
 async def activate(
     session: WriteSession,
-    principal: Principal,
+    customer: CustomerRef,
     contract_id: str,
     now: datetime,
     *,
@@ -92,12 +95,12 @@ async def activate(
             reference=activation_id,
         ),
         ledger.Leg(
-            debit=customer_available(principal.customer_id),
+            debit=customer_available(customer.id),
             credit=Platform.SALES,
             amount=contract.price,
             kind="contract",
             idempotency_key=f"{activation_id}:price",
-            customer_seq=principal.customer_seq,
+            customer_seq=customer.seq,
             direction="debit",
             reference=activation_id,
         ),
@@ -105,7 +108,7 @@ async def activate(
     # The referrer's reward goes in the same post, so every row locks together in id order.
     partner = await partners.partner_leg(
         session,
-        referee_seq=principal.customer_seq,
+        referee_seq=customer.seq,
         activation_id=activation_id,
         price=contract.price,
     )
@@ -123,7 +126,7 @@ async def activate(
         ) from None
     terms = {
         "id": activation_id,
-        "customer_seq": principal.customer_seq,
+        "customer_seq": customer.seq,
         "contract_id": contract.id,
         "contract_name": contract.name,
         "price": contract.price,
@@ -141,7 +144,7 @@ async def activate(
     activation = Activation(seq=seq, **terms)
     await outbox.emit(
         session,
-        customer_seq=principal.customer_seq,
+        customer_seq=customer.seq,
         event_type="contract.activated",
         data=render_activation(activation).model_dump(mode="json"),
         now=now,
@@ -178,7 +181,15 @@ async def update_contract(
     on_sale: bool | None = None,
     create: bool = False,
 ) -> MiningContract:
-    """Change a catalog entry's terms; activations keep the terms they were bought with."""
+    """Change a catalog entry's terms; activations keep the terms they were bought with.
+
+    Refuses, naming the field, a name longer than CONTRACT_NAME_MAX_LENGTH, a duration
+    outside 1..MAX_DURATION_DAYS and any amount or hash rate that is not positive.
+    """
+    if name is not None and len(name) > CONTRACT_NAME_MAX_LENGTH:
+        raise invalid("name", f"Names are at most {CONTRACT_NAME_MAX_LENGTH} characters.")
+    if duration_days is not None and not 1 <= duration_days <= MAX_DURATION_DAYS:
+        raise invalid("duration_days", f"Durations are 1 to {MAX_DURATION_DAYS} days.")
     contract = await session.get(MiningContract, contract_id)
     if contract is None:
         if not create:

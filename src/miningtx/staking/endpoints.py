@@ -43,7 +43,7 @@ async def create_stake(
     The operator reserves the whole return at once; 409 `sold_out` when it cannot."""
     async with unit_of_work(request, db, principal.customer_seq) as work:
         stake = await service.create_stake(
-            work.session, principal, body.amount, body.days, work.now
+            work.session, principal.customer, body.amount, body.days, work.now
         )
         return await work.respond(200, render_stake(stake))
 

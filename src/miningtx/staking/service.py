@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from miningtx.customers.service import Principal
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
@@ -101,7 +101,7 @@ async def quote_stake(session: ReadSession | WriteSession, amount: int, days: in
 
 
 async def create_stake(
-    session: WriteSession, principal: Principal, amount: int, days: int, now: datetime
+    session: WriteSession, customer: CustomerRef, amount: int, days: int, now: datetime
 ) -> Stake:
     """Lock `amount` for `days` at the current terms and reserve its yield from the pool.
 
@@ -127,12 +127,12 @@ async def create_stake(
         )
     legs.append(
         ledger.Leg(
-            debit=customer_available(principal.customer_id),
+            debit=customer_available(customer.id),
             credit=Platform.STAKES_LOCKED,
             amount=amount,
             kind="stake",
             idempotency_key=f"{stake_id}:lock",
-            customer_seq=principal.customer_seq,
+            customer_seq=customer.seq,
             direction="debit",
             reference=stake_id,
         )
@@ -145,7 +145,7 @@ async def create_stake(
         ) from None
     stake = Stake(
         id=stake_id,
-        customer_seq=principal.customer_seq,
+        customer_seq=customer.seq,
         amount=amount,
         days=days,
         roi_e4=roi_e4,

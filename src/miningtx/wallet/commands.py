@@ -1,21 +1,29 @@
-"""`mtx signer`: the separate process that holds the wallet's private keys."""
+"""`mtx withdrawals`: the operator's review queue; `mtx signer`: the separate process that
+holds the wallet's private keys."""
 
 from __future__ import annotations
 
 import asyncio
 import signal
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
 from miningtx.config import get_settings
-from miningtx.kit.commands import JsonOpt, emit, fail, run
+from miningtx.kit.clock import rfc3339
+from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
 from miningtx.kit.db import Database
 from miningtx.kit.logging import configure_logging
+from miningtx.kit.money import format_amount
+from miningtx.models import Withdrawal
+from miningtx.wallet import repository as wallet_repo
+from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
 from miningtx.wallet.keys import WalletKeyError
 from miningtx.wallet.signer import Signer, SignerError, load_keys, platform_addresses
 
+withdrawals_app = typer.Typer(help="Withdrawal review.", no_args_is_help=True)
 signer_app = typer.Typer(
     help="The signer: sends withdrawals and sweeps deposit addresses (holds the keys).",
     no_args_is_help=True,
@@ -77,3 +85,91 @@ def signer_addresses(as_json: JsonOpt = False) -> None:
         for network, pair in addresses.items()
     ]
     emit(as_json, addresses, "\n".join(lines))
+
+
+def _withdrawal_dict(w: Withdrawal) -> dict[str, Any]:
+    return {
+        "id": w.id,
+        "status": w.status,
+        "amount": format_amount(w.amount),
+        "fee": format_amount(w.fee),
+        "net_amount": format_amount(w.amount - w.fee),
+        "network": w.network,
+        "address": w.address,
+        "requested_at": rfc3339(w.requested_at),
+        "tx_hash": w.tx_hash,
+        "failure_reason": w.failure_reason,
+    }
+
+
+@withdrawals_app.command("list")
+def withdrawals_list(
+    status: Annotated[str, typer.Option(help="pending, approved, broadcast, ...")] = "pending",
+    as_json: JsonOpt = False,
+) -> None:
+    """Show withdrawals in one status (default: those awaiting review), oldest first."""
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        async with db.read() as session:
+            return [_withdrawal_dict(w) for w in await wallet_repo.list_for_review(session, status)]
+
+    rows = run(work)
+    if as_json:
+        emit_json({"withdrawals": rows})
+        return
+    table = Table("id", "status", "amount", "fee", "network", "address", "requested")
+    for r in rows:
+        table.add_row(
+            r["id"],
+            r["status"],
+            r["amount"],
+            r["fee"],
+            r["network"],
+            r["address"],
+            r["requested_at"],
+        )
+    out.print(table)
+
+
+@withdrawals_app.command("approve")
+def withdrawals_approve(
+    withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Approve a pending withdrawal for the signer to send. Sandbox, on a network with no
+    node configured: the simulated network sends it at once."""
+    settings = get_settings()
+
+    async def work(db: Database) -> Withdrawal:
+        async with db.write() as session:
+            return await wallet.approve_withdrawal(
+                session,
+                withdrawal_id,
+                await db.clock.sync(session),
+                simulate_chain=settings.simulates,
+            )
+
+    withdrawal = run(work)
+    emit(as_json, _withdrawal_dict(withdrawal), f"{withdrawal_id} is now {withdrawal.status}.")
+
+
+@withdrawals_app.command("reject")
+def withdrawals_reject(
+    withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
+    reason: Annotated[str | None, typer.Option(help="Shown to the customer.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Reject a pending withdrawal; its amount returns to the customer's balance."""
+
+    async def work(db: Database) -> Withdrawal:
+        async with db.write() as session:
+            return await wallet.reject_withdrawal(
+                session, withdrawal_id, await db.clock.sync(session), reason
+            )
+
+    withdrawal = run(work)
+    emit(
+        as_json,
+        _withdrawal_dict(withdrawal),
+        f"{withdrawal_id} rejected; {format_amount(withdrawal.amount)} USDT returned.",
+    )

@@ -84,7 +84,7 @@ async def request_withdrawal(
     async with unit_of_work(request, db, principal.customer_seq) as work:
         withdrawal = await service.request_withdrawal(
             work.session,
-            principal,
+            principal.customer,
             amount=body.amount,
             network=body.network,
             address=body.address,
@@ -135,7 +135,7 @@ async def cancel_withdrawal(
     amount returns to `available`."""
     async with unit_of_work(request, db, principal.customer_seq) as work:
         withdrawal = await service.cancel_withdrawal(
-            work.session, principal, withdrawal_id, work.now
+            work.session, principal.customer, withdrawal_id, work.now
         )
         return await work.respond(200, render_withdrawal(withdrawal))
 
@@ -152,7 +152,7 @@ async def create_test_deposit(
     async with unit_of_work(request, db, principal.customer_seq) as work:
         deposit = await service.credit_test_deposit(
             work.session,
-            principal,
+            principal.customer,
             network=body.network,
             amount=body.amount,
             min_deposit=settings.network(body.network).min_deposit,

@@ -11,6 +11,7 @@ withdrawal is ever refunded twice, or refunded after it was approved for sending
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +20,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from miningtx.config import Settings
-from miningtx.customers.service import Principal
+from miningtx.customers.refs import CustomerRef
 from miningtx.kit.db import WriteSession
 from miningtx.kit.errors import ApiError, checked_reason, invalid, not_found
 from miningtx.kit.ids import new_id
@@ -103,7 +104,7 @@ async def credit_deposit(
 
 async def credit_test_deposit(
     session: WriteSession,
-    principal: Principal,
+    customer: CustomerRef,
     *,
     network: str,
     amount: int,
@@ -117,8 +118,8 @@ async def credit_test_deposit(
         raise below_minimum(min_deposit)
     return await credit_deposit(
         session,
-        customer_seq=principal.customer_seq,
-        customer_id=principal.customer_id,
+        customer_seq=customer.seq,
+        customer_id=customer.id,
         network=network,
         amount=amount,
         now=now,
@@ -241,7 +242,7 @@ class WithdrawalTerms:
 
 async def request_withdrawal(
     session: WriteSession,
-    principal: Principal,
+    customer: CustomerRef,
     *,
     amount: int,
     network: str,
@@ -260,7 +261,7 @@ async def request_withdrawal(
         raise invalid("address", str(error)) from None
     if amount < terms.min_amount:
         raise withdrawal_below_minimum(terms.min_amount)
-    if await repository.customer_kyc_status(session, principal.customer_seq) != "verified":
+    if await repository.customer_kyc_status(session, customer.seq) != "verified":
         raise kyc_required()
     withdrawal_id = new_id("wd")
     try:
@@ -268,12 +269,12 @@ async def request_withdrawal(
             session,
             [
                 ledger.Leg(
-                    debit=customer_available(principal.customer_id),
+                    debit=customer_available(customer.id),
                     credit=Platform.PENDING_WITHDRAWALS,
                     amount=amount,
                     kind="withdrawal",
                     idempotency_key=f"{withdrawal_id}:hold",
-                    customer_seq=principal.customer_seq,
+                    customer_seq=customer.seq,
                     direction="debit",
                     reference=withdrawal_id,
                 )
@@ -284,7 +285,7 @@ async def request_withdrawal(
         raise insufficient_balance() from None
     withdrawal = Withdrawal(
         id=withdrawal_id,
-        customer_seq=principal.customer_seq,
+        customer_seq=customer.seq,
         network=network,
         address=destination,
         amount=amount,
@@ -353,7 +354,7 @@ async def _refund(session: WriteSession, withdrawal: Withdrawal, now: datetime) 
 
 
 async def cancel_withdrawal(
-    session: WriteSession, principal: Principal, withdrawal_id: str, now: datetime
+    session: WriteSession, customer: CustomerRef, withdrawal_id: str, now: datetime
 ) -> Withdrawal:
     """The customer takes back a withdrawal still pending review; its amount returns."""
     withdrawal = await _transition(
@@ -361,24 +362,30 @@ async def cancel_withdrawal(
         withdrawal_id,
         ("pending",),
         {"status": "cancelled", "decided_at": now},
-        customer_seq=principal.customer_seq,
+        customer_seq=customer.seq,
     )
     await _refund(session, withdrawal, now)
     return withdrawal
 
 
 async def approve_withdrawal(
-    session: WriteSession, withdrawal_id: str, now: datetime, *, simulate_chain: bool
+    session: WriteSession,
+    withdrawal_id: str,
+    now: datetime,
+    *,
+    simulate_chain: bool | Callable[[str], bool],
 ) -> Withdrawal:
     """The operator approves a pending withdrawal for sending.
 
-    With `simulate_chain` (sandbox) the simulated network sends it at once, so it goes
-    on through broadcast to processed in this same transaction.
+    When the simulated network stands in for the withdrawal's network (`simulate_chain`,
+    or `simulate_chain(network)`: the CLI and the console pass `Settings.simulates`, so
+    the decision is made here, once) it sends it at once, so it goes on through
+    broadcast to processed in this same transaction.
     """
     withdrawal = await _transition(
         session, withdrawal_id, ("pending",), {"status": "approved", "decided_at": now}
     )
-    if simulate_chain:
+    if simulate_chain if isinstance(simulate_chain, bool) else simulate_chain(withdrawal.network):
         withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
         withdrawal = await settle_withdrawal(session, withdrawal.id, now)
     return withdrawal

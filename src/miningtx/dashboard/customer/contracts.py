@@ -8,15 +8,14 @@ from fastapi import Form, Request
 from fastapi.responses import Response
 
 from miningtx.customers import repository as customers
-from miningtx.dashboard.customer.forms import acting_as, database, parse_form
+from miningtx.dashboard.customer.forms import database, parse_form
 from miningtx.dashboard.deps import CustomerDep, page_work
 from miningtx.dashboard.rendering import Redirect, render, render_refused
 from miningtx.dashboard.routing import customer_pages
 from miningtx.kit.db import ReadSession
 from miningtx.kit.errors import ApiError
-from miningtx.kit.money import format_decimal
 from miningtx.mining import repository, service
-from miningtx.mining.schemas import ActivateIn
+from miningtx.mining.schemas import ActivateIn, render_contract
 
 router = customer_pages()
 PAGE = "/contracts"
@@ -32,16 +31,8 @@ async def _context(request: Request, principal: CustomerDep) -> dict[str, Any]:
         balance = await customers.balance(connection, principal.customer_seq)
     return {
         "contracts": [
-            {
-                "id": e.contract.id,
-                "name": e.contract.name,
-                "price": e.contract.price,
-                "hash_ths": format_decimal(e.contract.hash_mths, 3),
-                "daily_reward": e.contract.daily_reward,
-                "duration_days": e.contract.duration_days,
-                "total_reward": e.contract.daily_reward * e.contract.duration_days,
-                "available": e.available,
-            }
+            render_contract(e.contract, e.available).model_dump(mode="json")
+            | {"total_reward": e.contract.daily_reward * e.contract.duration_days}
             for e in entries
         ],
         "available_balance": balance.available,
@@ -62,7 +53,7 @@ async def activate(
         async with page_work(request) as work:
             activation = await service.activate(
                 work.session,
-                acting_as(principal),
+                principal.customer,
                 body.contract_id,
                 work.now,
                 cutoff=database(request).clock.cutoff,

@@ -1,5 +1,5 @@
-"""What the customer pages share: acting as the signed-in customer, and reading a form with
-the API's own request model, so a form and its API route accept exactly the same input."""
+"""What the customer pages share: reading a form with the API's own request model, so a form
+and its API route accept exactly the same input. (Services act for `CustomerPrincipal.customer`.)"""
 
 from __future__ import annotations
 
@@ -9,22 +9,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from miningtx.customers.service import Principal
-from miningtx.dashboard.sessions import CustomerPrincipal
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, invalid
 
 M = TypeVar("M", bound=BaseModel)
-
-#: Stands in for the API key in the `Principal` a service takes: dashboard requests are
-#: authenticated by the session, and services only read the customer from it.
-NO_KEY_SEQ = 0
-NO_KEY_ID = "dashboard"
-
-
-def acting_as(principal: CustomerPrincipal) -> Principal:
-    """The service-layer principal of the signed-in customer."""
-    return Principal(principal.customer_seq, principal.customer_id, NO_KEY_SEQ, NO_KEY_ID)
 
 
 def parse_form(model: type[M], data: Mapping[str, Any]) -> M:

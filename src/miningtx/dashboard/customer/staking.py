@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Form, Request
 from fastapi.responses import Response
 
-from miningtx.dashboard.customer.forms import acting_as, database, parse_days, parse_form
+from miningtx.dashboard.customer.forms import database, parse_days, parse_form
 from miningtx.dashboard.deps import CustomerDep, page_work
 from miningtx.dashboard.rendering import Redirect, render, render_refused
 from miningtx.dashboard.routing import customer_pages
@@ -87,7 +87,7 @@ async def create_stake(
         body = parse_form(StakeIn, {"amount": amount.strip(), "days": parse_days(days)})
         async with page_work(request) as work:
             stake = await service.create_stake(
-                work.session, acting_as(principal), body.amount, body.days, work.now
+                work.session, principal.customer, body.amount, body.days, work.now
             )
     except ApiError as error:
         return await render_refused(

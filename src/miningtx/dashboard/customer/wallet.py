@@ -13,7 +13,7 @@ from markupsafe import Markup
 
 from miningtx.config import Settings
 from miningtx.customers import repository as customers
-from miningtx.dashboard.customer.forms import acting_as, database, parse_form
+from miningtx.dashboard.customer.forms import database, parse_form
 from miningtx.dashboard.deps import CustomerDep, page_work, require_totp_code
 from miningtx.dashboard.rendering import Redirect, render, render_refused
 from miningtx.dashboard.routing import customer_pages
@@ -104,7 +104,7 @@ async def sandbox_deposit(
         async with page_work(request) as work:
             deposit = await service.credit_test_deposit(
                 work.session,
-                acting_as(principal),
+                principal.customer,
                 network=body.network,
                 amount=body.amount,
                 min_deposit=_settings(request).network(body.network).min_deposit,
@@ -178,7 +178,7 @@ async def request_withdrawal(
             await require_totp_code(request, work, principal, totp_code)
             withdrawal = await service.request_withdrawal(
                 work.session,
-                acting_as(principal),
+                principal.customer,
                 amount=body.amount,
                 network=body.network,
                 address=body.address,
@@ -208,7 +208,7 @@ async def cancel_withdrawal(
     try:
         async with page_work(request) as work:
             withdrawal = await service.cancel_withdrawal(
-                work.session, acting_as(principal), withdrawal_id[:64], work.now
+                work.session, principal.customer, withdrawal_id[:64], work.now
             )
     except ApiError as error:
         return await render_refused(

@@ -23,6 +23,7 @@ from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.money import format_amount, format_decimal
 from miningtx.mining import repository as mining_repo
 from miningtx.mining import service as mining
+from miningtx.mining.schemas import render_catalog_contract
 from miningtx.models import MiningContract
 from miningtx.staking import repository as staking_repo
 from miningtx.staking import service as staking
@@ -36,9 +37,6 @@ CONTRACT_FIELDS = ("name", "price", "hash_ths", "daily_reward", "duration_days",
 PLAN_FIELDS = ("days", "roi_percent")
 LIMIT_FIELDS = ("min_amount", "max_amount")
 Text = Annotated[str, Form()]
-#: As `mtx catalog set` bounds them (the name column's width, --duration-days).
-NAME_MAX_LENGTH = 64
-MAX_DURATION_DAYS = 3650
 
 
 async def _catalog_context(request: Request) -> dict[str, Any]:
@@ -46,7 +44,10 @@ async def _catalog_context(request: Request) -> dict[str, Any]:
     async with db.read() as session:
         terms, plans = await staking_repo.plans(session)
         return {
-            "contracts": await mining_repo.all_contracts(session),
+            "contracts": [
+                render_catalog_contract(c).model_dump(mode="json")
+                for c in await mining_repo.all_contracts(session)
+            ],
             "terms": terms,
             "plans": plans,
             "failed": None,
@@ -132,13 +133,10 @@ async def _contract(request: Request, contract_id: str) -> MiningContract:
 
 
 def _contract_values(contract: MiningContract) -> dict[str, str]:
-    return {
-        "name": contract.name,
-        "price": format_amount(contract.price),
-        "hash_ths": format_decimal(contract.hash_mths, 3),
-        "daily_reward": format_amount(contract.daily_reward),
-        "duration_days": str(contract.duration_days),
-        "on_sale": "yes" if contract.on_sale else "no",
+    """The edit form's fields, filled with the contract's terms as every adapter shows them."""
+    shown = render_catalog_contract(contract).model_dump(mode="json", exclude={"id"})
+    return {name: str(value) for name, value in shown.items()} | {
+        "on_sale": "yes" if contract.on_sale else "no"
     }
 
 
@@ -175,11 +173,7 @@ async def update_contract(
     try:
         if on_sale not in ("", "yes", "no"):
             raise invalid("on_sale", "Choose yes or no.")
-        if len(name.strip()) > NAME_MAX_LENGTH:
-            raise invalid("name", f"Names are at most {NAME_MAX_LENGTH} characters.")
         days = whole_field("duration_days", duration_days) if duration_days.strip() else None
-        if days is not None and not 1 <= days <= MAX_DURATION_DAYS:
-            raise invalid("duration_days", f"Durations are 1 to {MAX_DURATION_DAYS} days.")
         async with page_work(request) as work:
             contract = await mining.update_contract(
                 work.session,

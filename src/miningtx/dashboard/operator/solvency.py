@@ -12,7 +12,7 @@ from miningtx.dashboard.deps import OperatorDep
 from miningtx.dashboard.rendering import render
 from miningtx.dashboard.routing import console_pages
 from miningtx.kit.db import Database
-from miningtx.solvency import solvency_report
+from miningtx.solvency.service import solvency_report
 from miningtx.wallet.chain import ChainError
 from miningtx.wallet.reconcile import Custody, reconcile
 

@@ -69,12 +69,8 @@ async def approve(request: Request, operator: OperatorDep, withdrawal_id: str) -
     settings: Settings = request.app.state.settings
     try:
         async with page_work(request) as work:
-            found = await wallet_repo.find_withdrawal(work.session, withdrawal_id)
             withdrawal = await wallet.approve_withdrawal(
-                work.session,
-                withdrawal_id,
-                work.now,
-                simulate_chain=found is not None and settings.simulates(found.network),
+                work.session, withdrawal_id, work.now, simulate_chain=settings.simulates
             )
     except ApiError as error:
         if error.status == 404:

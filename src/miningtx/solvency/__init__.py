@@ -1,0 +1,1 @@
+"""The operator's solvency report (`service.py`) and `mtx solvency` (`commands.py`)."""
