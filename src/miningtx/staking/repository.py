@@ -20,7 +20,7 @@ async def plans(session: ReadSession | WriteSession) -> tuple[StakingTerms, list
 
 
 async def list_stakes(
-    session: ReadSession, customer_seq: int, page: PageRequest, status: str | None
+    session: ReadSession, customer_seq: int, page: PageRequest, status: StakeStatus | None
 ) -> Sequence[tuple[int, Stake]]:
     query = select(Stake).where(Stake.customer_seq == customer_seq)
     if status is not None:
