@@ -17,7 +17,7 @@ from miningtx.kit.money import parse_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform, customer_available
 from miningtx.mining import service as mining
-from miningtx.models import Activation, Customer
+from miningtx.models import Activation, Customer, TransferDirection, TransferKind
 from miningtx.wallet import service as wallet
 
 
@@ -119,10 +119,10 @@ async def credit_reward(db: Database, activation_id: str, day: date) -> None:
                     debit=Platform.REWARD_RESERVED,
                     credit=customer_available(customer_id),
                     amount=activation.daily_reward,
-                    kind="reward",
+                    kind=TransferKind.REWARD,
                     idempotency_key=f"{activation.id}:reward:{day.isoformat()}",
                     customer_seq=activation.customer_seq,
-                    direction="credit",
+                    direction=TransferDirection.CREDIT,
                     reference=activation.id,
                     value_date=day,
                 )

@@ -26,6 +26,8 @@ from miningtx.models import (
     Fleet,
     LedgerTransfer,
     MiningContract,
+    TransferDirection,
+    TransferKind,
 )
 from miningtx.solvency.service import solvency_report
 from tests.conftest import Env
@@ -173,7 +175,7 @@ async def seed_activations(
                     debit=Platform.REWARD_POOL,
                     credit=Platform.REWARD_RESERVED,
                     amount=len(rows) * contract.daily_reward * contract.duration_days,
-                    kind="reward_reservation",
+                    kind=TransferKind.REWARD_RESERVATION,
                     idempotency_key=f"{seed}:reserve",
                 ),
                 *(
@@ -181,10 +183,10 @@ async def seed_activations(
                         debit=customer_available(who.id),
                         credit=Platform.SALES,
                         amount=per_customer * contract.price,
-                        kind="contract",
+                        kind=TransferKind.CONTRACT,
                         idempotency_key=f"{seed}:{who.id}:price",
                         customer_seq=who.seq,
-                        direction="debit",
+                        direction=TransferDirection.DEBIT,
                     )
                     for who in people
                 ),

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from miningtx.dashboard import sessions, tasks
 from miningtx.kit.clock import utcnow
 from miningtx.kit.jobs import JobRunner, WorkerContext
-from miningtx.models import WebSession
+from miningtx.models import PrincipalKind, WebSession
 from tests.conftest import Env
 from tests.factories import make_customer
 
@@ -19,8 +19,12 @@ async def test_expired_sessions_are_purged_once_per_interval(env: Env) -> None:
     bob = await make_customer(env.db, env.settings)
     long_ago = utcnow() - timedelta(days=2)
     async with env.db.write() as session:
-        await sessions.start(session, "customer", alice.seq, awaiting_totp=False, now=long_ago)
-        await sessions.start(session, "customer", bob.seq, awaiting_totp=False, now=utcnow())
+        await sessions.start(
+            session, PrincipalKind.CUSTOMER, alice.seq, awaiting_totp=False, now=long_ago
+        )
+        await sessions.start(
+            session, PrincipalKind.CUSTOMER, bob.seq, awaiting_totp=False, now=utcnow()
+        )
     # One worker's runner: the interval is counted per worker, from its first round.
     runner = JobRunner(WorkerContext(env.db, env.settings), [tasks.SESSIONS_JOB])
 
@@ -29,7 +33,9 @@ async def test_expired_sessions_are_purged_once_per_interval(env: Env) -> None:
 
     assert await purge_expired_sessions() == 1
     async with env.db.write() as session:
-        await sessions.start(session, "customer", alice.seq, awaiting_totp=False, now=long_ago)
+        await sessions.start(
+            session, PrincipalKind.CUSTOMER, alice.seq, awaiting_totp=False, now=long_ago
+        )
     assert await purge_expired_sessions() == 0  # not again within PURGE_EVERY
 
     async with env.db.read() as reading:

@@ -21,6 +21,7 @@ from miningtx.models import (
     LedgerTransfer,
     Stake,
     StakeStatus,
+    TransferKind,
     Withdrawal,
     WithdrawalStatus,
 )
@@ -99,7 +100,7 @@ async def customer(session: ReadSession, customer_seq: int) -> Customer:
 
 
 async def transactions(
-    session: ReadSession, customer_seq: int, page: PageRequest, kind: str | None
+    session: ReadSession, customer_seq: int, page: PageRequest, kind: TransferKind | None
 ) -> Sequence[tuple[int, LedgerTransfer]]:
     query = select(LedgerTransfer).where(LedgerTransfer.customer_seq == customer_seq)
     if kind is not None:

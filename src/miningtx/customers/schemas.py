@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import (
     AfterValidator,
@@ -18,35 +18,34 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from miningtx.kit.clock import Timestamp
+from miningtx.kit.enums import ApiEnum, OneOf
 from miningtx.kit.money import AmountOut
+from miningtx.models import KycStatus, TransferDirection, TransferKind
 
+#: The ledger kinds a customer sees in their history, in the documented order; the other
+#: kinds move platform money only.
 TRANSACTION_TYPES = (
-    "deposit",
-    "withdrawal",
-    "reward",
-    "contract",
-    "stake",
-    "stake_payout",
-    "bonus",
-    "partner_reward",
+    TransferKind.DEPOSIT,
+    TransferKind.WITHDRAWAL,
+    TransferKind.REWARD,
+    TransferKind.CONTRACT,
+    TransferKind.STAKE,
+    TransferKind.STAKE_PAYOUT,
+    TransferKind.BONUS,
+    TransferKind.PARTNER_REWARD,
 )
-TransactionType = Literal[
-    "deposit",
-    "withdrawal",
-    "reward",
-    "contract",
-    "stake",
-    "stake_payout",
-    "bonus",
-    "partner_reward",
-]
+# The type checker sees the enum, pydantic only these of its values (see kit/enums).
+if TYPE_CHECKING:
+    TransactionType = TransferKind
+else:
+    TransactionType = Annotated[str, OneOf(TransferKind, TRANSACTION_TYPES)]
 
 
 class AccountOut(BaseModel):
     id: str = Field(examples=["usr_8Kd2..."])
     username: str = Field(examples=["satoshi"])
     email: str = Field(examples=["sat@example.com"])
-    kyc_status: Literal["unverified", "pending", "verified", "rejected"]
+    kyc_status: ApiEnum[KycStatus]
     kyc_bonus_credited: bool
     referral_code: str = Field(examples=["SATOSHI16"])
     created_at: Timestamp
@@ -67,7 +66,7 @@ class TransactionOut(BaseModel):
     id: str = Field(examples=["tx_1a..."])
     type: TransactionType
     amount: AmountOut = Field(description="Always positive; `direction` says which way it moved.")
-    direction: Literal["credit", "debit"]
+    direction: ApiEnum[TransferDirection]
     date: date
     created_at: Timestamp
     reference: str | None = Field(description="The object behind it, such as a ct_ or dep_ id.")

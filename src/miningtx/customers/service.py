@@ -16,7 +16,7 @@ from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import hash_secret, new_id, random_base62
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import CUSTOMER_AVAILABLE, customer_available
-from miningtx.models import ApiKey, Customer
+from miningtx.models import ApiKey, Customer, KycStatus
 
 USERNAME = re.compile(r"^[a-z0-9_]{3,32}$")
 EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
@@ -92,7 +92,7 @@ async def create_customer(
         email=email,
         referral_code=await _free_referral_code(session, username),
         referred_by_seq=referrer_seq,
-        kyc_status="unverified",
+        kyc_status=KycStatus.UNVERIFIED,
         kyc_bonus_credited=False,
         total_rewards=0,
         created_at=now,

@@ -22,6 +22,7 @@ from miningtx.dashboard.sessions import Kind
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError
+from miningtx.models import PrincipalKind
 
 router = public_pages()
 #: Sign-out checks CSRF itself: with an expired session it just clears the cookie.
@@ -44,9 +45,11 @@ class Area:
     layout: str
 
 
-CUSTOMER = Area("customer", "/login", "/login/totp", "/dashboard", "login.html", "public.html")
+CUSTOMER = Area(
+    PrincipalKind.CUSTOMER, "/login", "/login/totp", "/dashboard", "login.html", "public.html"
+)
 OPERATOR = Area(
-    "operator",
+    PrincipalKind.OPERATOR,
     "/console/login",
     "/console/login/totp",
     "/console",
@@ -96,7 +99,9 @@ async def signup(
     values = {"email": email, "username": username, "referral_code": referral_code}
     try:
         await limit_sign_up(request)
-        previous = await sessions.current(request, "customer")  # read before the write begins
+        previous = await sessions.current(
+            request, PrincipalKind.CUSTOMER
+        )  # read before the write begins
         async with page_work(request) as work:
             customer = await service.sign_up(
                 work.session,
@@ -114,7 +119,7 @@ async def signup(
             request, "signup.html", error, fields=SIGNUP_FIELDS, values=values
         )
     response = redirect(request, CUSTOMER.home, flash="Welcome to MiningTX. Your account is ready.")
-    sessions.set_session_cookie(response, request, "customer", token)
+    sessions.set_session_cookie(response, request, PrincipalKind.CUSTOMER, token)
     return response
 
 
@@ -151,7 +156,7 @@ async def _login(
         await limit_sign_in(request, area.kind, identifier)
         # The password is checked outside the write transaction: hashing takes a while.
         async with db.read() as read:
-            if area.kind == "customer":
+            if area.kind == PrincipalKind.CUSTOMER:
                 who = await service.authenticate_customer(read, identifier, password)
             else:
                 who = await service.authenticate_operator(read, identifier, password)
@@ -233,7 +238,7 @@ async def _totp(request: Request, area: Area, code: str, next_: str) -> Response
         await limit_totp(request, area.kind, seq)
         async with page_work(request) as work:
             holder: service.TotpHolderRow
-            if area.kind == "customer":
+            if area.kind == PrincipalKind.CUSTOMER:
                 holder = await service.customer_credential(work.session, seq, for_update=True)
             else:
                 holder = await service.operator_by_seq(work.session, seq, for_update=True)

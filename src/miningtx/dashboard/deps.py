@@ -20,6 +20,7 @@ from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.kit.ratelimit import RateLimiter
+from miningtx.models import OperatorRole, PrincipalKind
 
 #: Sign-in attempts allowed per account identifier and per client IP, right or wrong.
 LOGIN_PER_ACCOUNT: RateLimitItem = parse("10/15 minutes")
@@ -54,7 +55,7 @@ def _login_redirect(request: Request, login_path: str) -> Redirect:
 
 async def customer_session(request: Request) -> SignedIn:
     """The customer's fully signed-in session; otherwise off to /login (or the TOTP step)."""
-    signed_in = await sessions.current(request, "customer")
+    signed_in = await sessions.current(request, PrincipalKind.CUSTOMER)
     if signed_in is None:
         raise _login_redirect(request, "/login")
     if signed_in.awaiting_totp:
@@ -71,7 +72,7 @@ async def require_customer(
 
 async def operator_session(request: Request) -> SignedIn:
     """The operator's fully signed-in session; otherwise off to /console/login."""
-    signed_in = await sessions.current(request, "operator")
+    signed_in = await sessions.current(request, PrincipalKind.OPERATOR)
     if signed_in is None:
         raise _login_redirect(request, "/console/login")
     if signed_in.awaiting_totp:
@@ -86,7 +87,9 @@ async def require_operator(
     return signed_in.principal
 
 
-def require_role(*roles: str) -> Callable[[OperatorPrincipal], Awaitable[OperatorPrincipal]]:
+def require_role(
+    *roles: OperatorRole,
+) -> Callable[[OperatorPrincipal], Awaitable[OperatorPrincipal]]:
     """A dependency admitting only operators with one of `roles` (403 page otherwise)."""
 
     async def check(
@@ -103,7 +106,7 @@ CustomerSessionDep = Annotated[SignedIn, Depends(customer_session)]
 CustomerDep = Annotated[CustomerPrincipal, Depends(require_customer)]
 OperatorSessionDep = Annotated[SignedIn, Depends(operator_session)]
 OperatorDep = Annotated[OperatorPrincipal, Depends(require_operator)]
-AdminDep = Annotated[OperatorPrincipal, Depends(require_role("admin"))]
+AdminDep = Annotated[OperatorPrincipal, Depends(require_role(OperatorRole.ADMIN))]
 
 
 # --- CSRF --------------------------------------------------------------------------------
@@ -205,12 +208,12 @@ async def require_totp_code(
         return
     holder: service.TotpHolderRow
     if isinstance(principal, CustomerPrincipal):
-        await limit_totp(request, "customer", principal.customer_seq)
+        await limit_totp(request, PrincipalKind.CUSTOMER, principal.customer_seq)
         holder = await service.customer_credential(
             work.session, principal.customer_seq, for_update=True
         )
     else:
-        await limit_totp(request, "operator", principal.operator_seq)
+        await limit_totp(request, PrincipalKind.OPERATOR, principal.operator_seq)
         holder = await service.operator_by_seq(
             work.session, principal.operator_seq, for_update=True
         )

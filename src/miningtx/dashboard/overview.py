@@ -20,7 +20,7 @@ from miningtx.kit.deps import ReadConnectionDep, ReadDep
 from miningtx.kit.money import format_amount
 from miningtx.kit.pagination import PageRequest
 from miningtx.mining import repository as mining
-from miningtx.models import Activation, Stake
+from miningtx.models import Activation, ActivationStatus, Stake, StakeStatus
 from miningtx.staking import repository as staking
 
 router = customer_pages()
@@ -111,8 +111,10 @@ async def overview(
         session, principal.customer_seq, today - timedelta(days=CHART_DAYS - 1)
     )
     page = PageRequest(LISTED, None)
-    activations = await mining.list_activations(session, principal.customer_seq, page, "active")
-    stakes = await staking.list_stakes(session, principal.customer_seq, page, "active")
+    activations = await mining.list_activations(
+        session, principal.customer_seq, page, ActivationStatus.ACTIVE
+    )
+    stakes = await staking.list_stakes(session, principal.customer_seq, page, StakeStatus.ACTIVE)
     return await render(
         request,
         "overview.html",

@@ -27,6 +27,7 @@ from miningtx.dashboard import sessions
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.errors import ApiError
 from miningtx.kit.money import format_amount
+from miningtx.models import PrincipalKind
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -201,7 +202,7 @@ async def render(
         "principal": principal,
         "csrf_token": await sessions.csrf_token(request),
         "flash": flash,
-        "nav": _nav(request, CONSOLE_NAV if area == "operator" else CUSTOMER_NAV)
+        "nav": _nav(request, CONSOLE_NAV if area == PrincipalKind.OPERATOR else CUSTOMER_NAV)
         if principal
         else [],
         "sandbox": request.app.state.settings.sandbox,

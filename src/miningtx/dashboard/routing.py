@@ -80,8 +80,9 @@ def customer_pages() -> APIRouter:
 
 def console_pages() -> APIRouter:
     """Console pages (paths under /console) for a signed-in operator: others go to
-    /console/login; every form post needs CSRF. Add `Depends(require_role("admin"))` to a
-    route (or use `AdminDep`) for admin-only pages."""
+    /console/login; every form post needs CSRF. Add
+    `Depends(require_role(OperatorRole.ADMIN))` to a route (or use `AdminDep`) for admin-only
+    pages."""
     return APIRouter(
         route_class=PageRoute,
         include_in_schema=False,

@@ -29,7 +29,7 @@ from miningtx.dashboard.routing import console_pages, customer_pages
 from miningtx.dashboard.sessions import CustomerPrincipal, Kind, OperatorPrincipal, SignedIn
 from miningtx.kit.clock import utcnow
 from miningtx.kit.errors import ApiError
-from miningtx.models import CustomerCredential, Operator
+from miningtx.models import CustomerCredential, Operator, PrincipalKind
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SecurityArea:
 
 
 CUSTOMER = SecurityArea(
-    "customer",
+    PrincipalKind.CUSTOMER,
     "/settings/security",
     "security",
     "customer.html",
@@ -54,7 +54,7 @@ CUSTOMER = SecurityArea(
     customer_session,
 )
 OPERATOR = SecurityArea(
-    "operator",
+    PrincipalKind.OPERATOR,
     "/console/security",
     "console_security",
     "console.html",
@@ -87,7 +87,7 @@ async def _holder(
 
 
 def security_router(area: SecurityArea) -> APIRouter:
-    router = customer_pages() if area.kind == "customer" else console_pages()
+    router = customer_pages() if area.kind == PrincipalKind.CUSTOMER else console_pages()
 
     async def page(
         request: Request,

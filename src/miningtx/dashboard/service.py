@@ -22,11 +22,11 @@ from miningtx.customers import service as customers
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
-from miningtx.models import Customer, CustomerCredential, Operator
+from miningtx.models import Customer, CustomerCredential, Operator, OperatorRole
 
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
-OPERATOR_ROLES = ("admin", "reviewer")
+OPERATOR_ROLES = tuple(role.value for role in OperatorRole)
 TOTP_ISSUER = "MiningTX"
 _TOTP_CODE = re.compile(r"^\d{6}$")
 
@@ -226,7 +226,7 @@ async def create_operator(
     operator = Operator(
         id=new_id("op"),
         email=email,
-        role=role,
+        role=OperatorRole(role),
         password_hash=await hash_password(password),
         created_at=now,
     )

@@ -25,22 +25,34 @@ from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import hash_secret
-from miningtx.models import Customer, CustomerCredential, Operator, WebSession
+from miningtx.models import (
+    Customer,
+    CustomerCredential,
+    Operator,
+    OperatorRole,
+    PrincipalKind,
+    WebSession,
+)
 
-Kind = Literal["customer", "operator"]
+#: Whose session: a customer's (the dashboard) or an operator's (the console).
+Kind = PrincipalKind
 
-#: Cookie name and path per kind. The operator cookie never travels outside /console.
-COOKIES: dict[Kind, tuple[str, str]] = {
-    "customer": ("mtx_session", "/"),
-    "operator": ("mtx_console_session", "/console"),
+#: Cookie name and path per kind (keyed by the plain name, which a kind also is).
+#: The operator cookie never travels outside /console.
+COOKIES: dict[str, tuple[str, str]] = {
+    PrincipalKind.CUSTOMER: ("mtx_session", "/"),
+    PrincipalKind.OPERATOR: ("mtx_console_session", "/console"),
 }
 #: The pre-session cookie that anonymous forms (sign-up, sign-in) are bound to.
 ANONYMOUS_CSRF_COOKIE = "mtx_csrf"
 #: Longest a session lives, and longest it may sit unused.
-LIFETIME: dict[Kind, timedelta] = {"customer": timedelta(hours=12), "operator": timedelta(hours=8)}
+LIFETIME: dict[Kind, timedelta] = {
+    PrincipalKind.CUSTOMER: timedelta(hours=12),
+    PrincipalKind.OPERATOR: timedelta(hours=8),
+}
 IDLE_TIMEOUT: dict[Kind, timedelta] = {
-    "customer": timedelta(hours=2),
-    "operator": timedelta(minutes=30),
+    PrincipalKind.CUSTOMER: timedelta(hours=2),
+    PrincipalKind.OPERATOR: timedelta(minutes=30),
 }
 #: A session that passed the password but owes a TOTP code lives this long.
 AWAITING_TOTP_LIFETIME = timedelta(minutes=10)
@@ -58,7 +70,7 @@ class CustomerPrincipal:
     username: str
     email: str
     totp_enabled: bool
-    kind: Literal["customer"] = "customer"
+    kind: Literal[PrincipalKind.CUSTOMER] = PrincipalKind.CUSTOMER
 
     @property
     def display_name(self) -> str:
@@ -77,9 +89,9 @@ class OperatorPrincipal:
     operator_seq: int
     operator_id: str
     email: str
-    role: str
+    role: OperatorRole
     totp_enabled: bool
-    kind: Literal["operator"] = "operator"
+    kind: Literal[PrincipalKind.OPERATOR] = PrincipalKind.OPERATOR
 
     @property
     def display_name(self) -> str:
@@ -87,7 +99,7 @@ class OperatorPrincipal:
 
     @property
     def is_admin(self) -> bool:
-        return self.role == "admin"
+        return self.role == OperatorRole.ADMIN
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +125,8 @@ class SignedIn:
 def area_of(request: Request) -> Kind:
     """Which kind of session a path belongs to: /console is the operators', the rest customers'."""
     path = request.url.path
-    return "operator" if path == "/console" or path.startswith("/console/") else "customer"
+    console = path == "/console" or path.startswith("/console/")
+    return PrincipalKind.OPERATOR if console else PrincipalKind.CUSTOMER
 
 
 def new_token() -> str:
@@ -208,7 +221,7 @@ _CUSTOMER_SESSION = (
     )
     .join(Customer, Customer.seq == WebSession.principal_seq)
     .join(CustomerCredential, CustomerCredential.customer_seq == Customer.seq)
-    .where(WebSession.principal_kind == "customer")
+    .where(WebSession.principal_kind == PrincipalKind.CUSTOMER)
 )
 _OPERATOR_SESSION = (
     select(
@@ -220,7 +233,7 @@ _OPERATOR_SESSION = (
         Operator.totp_secret,
     )
     .join(Operator, Operator.seq == WebSession.principal_seq)
-    .where(WebSession.principal_kind == "operator", Operator.disabled_at.is_(None))
+    .where(WebSession.principal_kind == PrincipalKind.OPERATOR, Operator.disabled_at.is_(None))
 )
 
 
@@ -236,7 +249,7 @@ async def load(db: Database, kind: Kind, token: str, now: datetime) -> SignedIn 
     Opens its own read (and, once a minute, write) transaction: never call it inside a
     write transaction, which on SQLite would wait for itself. `current` caches it.
     """
-    query = _CUSTOMER_SESSION if kind == "customer" else _OPERATOR_SESSION
+    query = _CUSTOMER_SESSION if kind == PrincipalKind.CUSTOMER else _OPERATOR_SESSION
     async with db.read() as session:
         row = (
             await session.execute(query.where(WebSession.token_hash == hash_secret(token)))
@@ -249,7 +262,7 @@ async def load(db: Database, kind: Kind, token: str, now: datetime) -> SignedIn 
                 update(WebSession).where(WebSession.seq == row.seq).values(last_seen_at=now)
             )
     principal: CustomerPrincipal | OperatorPrincipal
-    if kind == "customer":
+    if kind == PrincipalKind.CUSTOMER:
         principal = CustomerPrincipal(
             row.principal_seq,
             row.principal_id,

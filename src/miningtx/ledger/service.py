@@ -17,7 +17,13 @@ from sqlalchemy import case, func, insert, select, update
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.ids import new_id
 from miningtx.ledger.accounts import Platform, allows_negative, treasury
-from miningtx.models import LedgerAccount, LedgerTransfer, TransferKind
+from miningtx.models import (
+    AccountKind,
+    LedgerAccount,
+    LedgerTransfer,
+    TransferDirection,
+    TransferKind,
+)
 
 
 class InsufficientFunds(Exception):
@@ -40,10 +46,10 @@ class Leg:
     debit: str
     credit: str
     amount: int
-    kind: str
+    kind: TransferKind
     idempotency_key: str
     customer_seq: int | None = None
-    direction: str | None = None
+    direction: TransferDirection | None = None
     reference: str | None = None
     value_date: date | None = None
 
@@ -56,7 +62,7 @@ class Posted:
 
 
 async def open_account(
-    session: WriteSession, code: str, kind: str, customer_seq: int | None
+    session: WriteSession, code: str, kind: AccountKind, customer_seq: int | None
 ) -> int:
     result = await session.execute(
         insert(LedgerAccount)

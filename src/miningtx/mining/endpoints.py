@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from miningtx.customers.auth import PrincipalDep, auth_dependencies
 from miningtx.kit.deps import DatabaseDep, ReadDep
+from miningtx.kit.enums import ApiEnum
 from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
@@ -23,6 +24,7 @@ from miningtx.mining.schemas import (
     render_activation,
     render_contract,
 )
+from miningtx.models import ActivationStatus
 
 router = APIRouter(tags=["Mining"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]
@@ -57,7 +59,7 @@ async def list_activations(
     session: ReadDep,
     principal: PrincipalDep,
     page: PageDep,
-    status: Annotated[Literal["active", "expired"] | None, Query()] = None,
+    status: Annotated[ApiEnum[ActivationStatus] | None, Query()] = None,
 ) -> ActivationsOut:
     rows = await repository.list_activations(session, principal.customer_seq, page, status)
     result = make_page(rows, page.limit)

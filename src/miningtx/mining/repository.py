@@ -13,6 +13,7 @@ from miningtx.kit.pagination import PageRequest
 from miningtx.ledger.accounts import Platform
 from miningtx.models import (
     Activation,
+    ActivationStatus,
     Fleet,
     LedgerAccount,
     LedgerTransfer,
@@ -53,7 +54,10 @@ async def catalog(session: ReadSession) -> list[CatalogEntry]:
 
 
 async def list_activations(
-    session: ReadSession, customer_seq: int, page: PageRequest, status: str | None
+    session: ReadSession,
+    customer_seq: int,
+    page: PageRequest,
+    status: ActivationStatus | None,
 ) -> Sequence[tuple[int, Activation]]:
     query = select(Activation).where(Activation.customer_seq == customer_seq)
     if status is not None:

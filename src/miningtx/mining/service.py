@@ -15,7 +15,14 @@ from miningtx.kit.money import format_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.mining.schemas import render_activation
-from miningtx.models import Activation, Fleet, MiningContract
+from miningtx.models import (
+    Activation,
+    ActivationStatus,
+    Fleet,
+    MiningContract,
+    TransferDirection,
+    TransferKind,
+)
 from miningtx.partners import service as partners
 from miningtx.webhooks import outbox
 
@@ -90,7 +97,7 @@ async def activate(
             debit=Platform.REWARD_POOL,
             credit=Platform.REWARD_RESERVED,
             amount=contract.daily_reward * contract.duration_days,
-            kind="reward_reservation",
+            kind=TransferKind.REWARD_RESERVATION,
             idempotency_key=f"{activation_id}:reserve",
             reference=activation_id,
         ),
@@ -98,10 +105,10 @@ async def activate(
             debit=customer_available(customer.id),
             credit=Platform.SALES,
             amount=contract.price,
-            kind="contract",
+            kind=TransferKind.CONTRACT,
             idempotency_key=f"{activation_id}:price",
             customer_seq=customer.seq,
-            direction="debit",
+            direction=TransferDirection.DEBIT,
             reference=activation_id,
         ),
     ]
@@ -135,7 +142,7 @@ async def activate(
         "duration_days": contract.duration_days,
         "rewards_paid": 0,
         "next_reward_on": first_reward_day(now, cutoff),
-        "status": "active",
+        "status": ActivationStatus.ACTIVE,
         "activated_at": now,
         "expired_at": None,
     }

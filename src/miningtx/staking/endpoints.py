@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from miningtx.customers.auth import PrincipalDep, auth_dependencies
 from miningtx.kit.deps import DatabaseDep, ReadDep
+from miningtx.kit.enums import ApiEnum
 from miningtx.kit.errors import not_found
 from miningtx.kit.idempotency import unit_of_work
 from miningtx.kit.pagination import PageRequest, make_page, page_request
+from miningtx.models import StakeStatus
 from miningtx.staking import repository, service
 from miningtx.staking.presenters import render_stake
 from miningtx.staking.schemas import PlanOut, PlansOut, StakeIn, StakeOut, StakesOut
@@ -54,7 +56,7 @@ async def list_stakes(
     principal: PrincipalDep,
     page: PageDep,
     status: Annotated[
-        Literal["active", "completed"] | None,
+        ApiEnum[StakeStatus] | None,
         Query(description="Filter by active or completed."),
     ] = None,
 ) -> StakesOut:

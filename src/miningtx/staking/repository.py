@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.pagination import PageRequest
-from miningtx.models import Stake, StakingPlan, StakingTerms
+from miningtx.models import Stake, StakeStatus, StakingPlan, StakingTerms
 
 
 async def plans(session: ReadSession | WriteSession) -> tuple[StakingTerms, list[StakingPlan]]:
@@ -20,7 +20,7 @@ async def plans(session: ReadSession | WriteSession) -> tuple[StakingTerms, list
 
 
 async def list_stakes(
-    session: ReadSession, customer_seq: int, page: PageRequest, status: str | None
+    session: ReadSession, customer_seq: int, page: PageRequest, status: StakeStatus | None
 ) -> Sequence[tuple[int, Stake]]:
     query = select(Stake).where(Stake.customer_seq == customer_seq)
     if status is not None:
@@ -43,7 +43,7 @@ async def due_stake_ids(
     """Ids of active stakes whose end_time has passed, the longest overdue first."""
     rows = await session.scalars(
         select(Stake.id)
-        .where(Stake.status == "active", Stake.end_time <= now)
+        .where(Stake.status == StakeStatus.ACTIVE, Stake.end_time <= now)
         .order_by(Stake.end_time, Stake.seq)
         .limit(limit)
     )

@@ -21,7 +21,15 @@ from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
-from miningtx.models import Customer, Stake, StakingPlan, StakingTerms
+from miningtx.models import (
+    Customer,
+    Stake,
+    StakeStatus,
+    StakingPlan,
+    StakingTerms,
+    TransferDirection,
+    TransferKind,
+)
 from miningtx.staking import repository
 from miningtx.staking.limits import HUNDRED_PERCENT_E4, MAX_DAYS, MIN_DAYS
 from miningtx.staking.presenters import stake_event_data
@@ -120,7 +128,7 @@ async def create_stake(
                 debit=Platform.STAKING_POOL,
                 credit=Platform.STAKING_RESERVED,
                 amount=payout - amount,
-                kind="stake_reservation",
+                kind=TransferKind.STAKE_RESERVATION,
                 idempotency_key=f"{stake_id}:reserve",
                 reference=stake_id,
             )
@@ -130,10 +138,10 @@ async def create_stake(
             debit=customer_available(customer.id),
             credit=Platform.STAKES_LOCKED,
             amount=amount,
-            kind="stake",
+            kind=TransferKind.STAKE,
             idempotency_key=f"{stake_id}:lock",
             customer_seq=customer.seq,
-            direction="debit",
+            direction=TransferDirection.DEBIT,
             reference=stake_id,
         )
     )
@@ -150,7 +158,7 @@ async def create_stake(
         days=days,
         roi_e4=roi_e4,
         payout=payout,
-        status="active",
+        status=StakeStatus.ACTIVE,
         start_time=now,
         end_time=now + timedelta(days=days),
     )
@@ -168,8 +176,8 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
     """
     stake = await session.scalar(
         update(Stake)
-        .where(Stake.id == stake_id, Stake.status == "active", Stake.end_time <= now)
-        .values(status="completed", completed_at=now)
+        .where(Stake.id == stake_id, Stake.status == StakeStatus.ACTIVE, Stake.end_time <= now)
+        .values(status=StakeStatus.COMPLETED, completed_at=now)
         .returning(Stake)
         .execution_options(synchronize_session=False, populate_existing=True)
     )
@@ -186,7 +194,7 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
                 debit=Platform.STAKES_LOCKED,
                 credit=Platform.STAKING_RESERVED,
                 amount=stake.amount,
-                kind="stake_release",
+                kind=TransferKind.STAKE_RELEASE,
                 idempotency_key=f"{stake.id}:release",
                 reference=stake.id,
             ),
@@ -194,10 +202,10 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
                 debit=Platform.STAKING_RESERVED,
                 credit=customer_available(customer_id),
                 amount=stake.payout,
-                kind="stake_payout",
+                kind=TransferKind.STAKE_PAYOUT,
                 idempotency_key=f"{stake.id}:payout",
                 customer_seq=stake.customer_seq,
-                direction="credit",
+                direction=TransferDirection.CREDIT,
                 reference=stake.id,
             ),
         ],

@@ -16,7 +16,7 @@ from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
 from miningtx.kit.db import Database
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.money import format_amount
-from miningtx.models import Withdrawal
+from miningtx.models import Withdrawal, WithdrawalStatus
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
@@ -104,7 +104,9 @@ def _withdrawal_dict(w: Withdrawal) -> dict[str, Any]:
 
 @withdrawals_app.command("list")
 def withdrawals_list(
-    status: Annotated[str, typer.Option(help="pending, approved, broadcast, ...")] = "pending",
+    status: Annotated[
+        str, typer.Option(help="pending, approved, broadcast, ...")
+    ] = WithdrawalStatus.PENDING,
     as_json: JsonOpt = False,
 ) -> None:
     """Show withdrawals in one status (default: those awaiting review), oldest first."""

@@ -23,7 +23,7 @@ from miningtx.wallet.schemas import (
     WithdrawalIn,
     WithdrawalOut,
     WithdrawalsOut,
-    WithdrawalStatus,
+    WithdrawalStatusField,
     render_deposit,
     render_withdrawal,
 )
@@ -99,7 +99,7 @@ async def list_withdrawals(
     session: ReadDep,
     principal: PrincipalDep,
     page: PageDep,
-    status: Annotated[WithdrawalStatus | None, Query(description="Only this status.")] = None,
+    status: Annotated[WithdrawalStatusField | None, Query(description="Only this status.")] = None,
 ) -> WithdrawalsOut:
     rows = await repository.list_withdrawals(session, principal.customer_seq, page, status)
     result = make_page(rows, page.limit)

@@ -13,11 +13,12 @@ in the operator's one transaction.
 
 Live: the signer (a later issue) is a separate process holding the hot-wallet key
 (`MTX_SIGNER_SEED_FILE`); the API never does. It plugs in by implementing this protocol
-in its own process: it polls `repository.list_for_review(session, "approved")`, builds
-and signs the USDT `transfer(address, amount - fee)` with a nonce it manages, records
-the hash with `mark_broadcast` in a committed unit of work *before* submitting the raw
-transaction (so a crash can never send twice unnoticed), and later calls
-`settle_withdrawal` after the network's confirmations or `fail_withdrawal` on a revert.
+in its own process: it polls `repository.list_for_review(session,
+WithdrawalStatus.APPROVED)`, builds and signs the USDT `transfer(address, amount - fee)`
+with a nonce it manages, records the hash with `mark_broadcast` in a committed unit of
+work *before* submitting the raw transaction (so a crash can never send twice unnoticed),
+and later calls `settle_withdrawal` after the network's confirmations or `fail_withdrawal`
+on a revert.
 """
 
 from __future__ import annotations

@@ -26,7 +26,14 @@ from miningtx.kit.db import Database
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import treasury
-from miningtx.models import ChainTransaction, Deposit, DepositAddress
+from miningtx.models import (
+    ChainTransaction,
+    ChainTransactionKind,
+    ChainTransactionStatus,
+    Deposit,
+    DepositAddress,
+    DepositStatus,
+)
 from miningtx.wallet.chain import ChainClient, format_units, from_micro, open_chain
 from miningtx.wallet.keys import funding_address, hot_wallet_address, resolve_wallet_xpub
 
@@ -115,15 +122,15 @@ async def _network(db: Database, client: ChainClient, own: list[str]) -> Custody
             await session.execute(
                 select(ChainTransaction.tx_hash, ChainTransaction.value).where(
                     ChainTransaction.network == network,
-                    ChainTransaction.kind == "payout",
-                    ChainTransaction.status == "signed",
+                    ChainTransaction.kind == ChainTransactionKind.PAYOUT,
+                    ChainTransaction.status == ChainTransactionStatus.SIGNED,
                 )
             )
         )
     not_credited = dust = 0
     for row in observed:
         raw = int(row.raw_amount)
-        if row.status == "confirmed":
+        if row.status == DepositStatus.CONFIRMED:
             dust += raw - from_micro(row.amount, decimals)
         else:
             not_credited += raw

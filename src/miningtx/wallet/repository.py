@@ -35,7 +35,10 @@ async def list_deposits(
 
 
 async def list_withdrawals(
-    session: ReadSession, customer_seq: int, page: PageRequest, status: str | None
+    session: ReadSession,
+    customer_seq: int,
+    page: PageRequest,
+    status: WithdrawalStatus | None,
 ) -> Sequence[tuple[int, Withdrawal]]:
     query = select(Withdrawal).where(Withdrawal.customer_seq == customer_seq)
     if status is not None:

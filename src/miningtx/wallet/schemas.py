@@ -7,13 +7,13 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from miningtx.kit.clock import Timestamp
+from miningtx.kit.enums import ApiEnum
 from miningtx.kit.money import AmountIn, AmountOut
 from miningtx.kit.networks import Network
-from miningtx.models import Deposit, Withdrawal
+from miningtx.models import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 
-WithdrawalStatus = Literal[
-    "pending", "approved", "broadcast", "processed", "rejected", "cancelled", "failed"
-]
+#: A withdrawal status as the API reads and writes it.
+WithdrawalStatusField = ApiEnum[WithdrawalStatus]
 
 
 class TestDepositIn(BaseModel):
@@ -28,7 +28,7 @@ class DepositOut(BaseModel):
     network: Network
     token: Literal["USDT"] = "USDT"  # noqa: S105  # the asset, not a credential
     amount: AmountOut
-    status: Literal["pending", "confirmed", "below_minimum"]
+    status: ApiEnum[DepositStatus]
     confirmations: int
     tx_hash: str | None
     created_at: Timestamp
@@ -67,7 +67,7 @@ class WithdrawalOut(BaseModel):
     id: str = Field(examples=["wd_4a9c..."])
     amount: AmountOut
     network: Network
-    status: WithdrawalStatus
+    status: WithdrawalStatusField
     requested_at: Timestamp
     address: str
     fee: AmountOut = Field(description="Kept from amount to pay for the on-chain transfer.")

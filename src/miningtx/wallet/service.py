@@ -27,7 +27,17 @@ from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available, treasury
-from miningtx.models import Deposit, DepositAddress, Withdrawal
+from miningtx.models import (
+    Deposit,
+    DepositAddress,
+    DepositPurpose,
+    DepositStatus,
+    KycStatus,
+    TransferDirection,
+    TransferKind,
+    Withdrawal,
+    WithdrawalStatus,
+)
 from miningtx.wallet import repository
 from miningtx.wallet.keys import AddressError, checksummed_address, derive_address
 from miningtx.wallet.payouts import PayoutSender, SimulatedChain
@@ -65,7 +75,7 @@ def insufficient_balance() -> ApiError:
     return ApiError(402, "insufficient_balance", "Your balance is too low for this withdrawal.")
 
 
-def wrong_state(withdrawal: Withdrawal, expected: tuple[str, ...]) -> ApiError:
+def wrong_state(withdrawal: Withdrawal, expected: tuple[WithdrawalStatus, ...]) -> ApiError:
     return ApiError(
         409,
         "conflict",
@@ -87,10 +97,10 @@ async def credit_deposit(
     deposit = Deposit(
         id=new_id("dep"),
         customer_seq=customer_seq,
-        purpose="customer",
+        purpose=DepositPurpose.CUSTOMER,
         network=network,
         amount=amount,
-        status="confirmed",
+        status=DepositStatus.CONFIRMED,
         tx_hash=tx_hash,
         confirmations=0,
         created_at=now,
@@ -143,11 +153,11 @@ async def _credit(
                     else Platform.OPERATOR_FUNDS
                 ),
                 amount=deposit.amount,
-                kind="deposit" if to_customer else "operator_funding",
+                kind=TransferKind.DEPOSIT if to_customer else TransferKind.OPERATOR_FUNDING,
                 # One credit per deposit, whichever path confirms it.
                 idempotency_key=f"{deposit.id}:credit",
                 customer_seq=deposit.customer_seq,
-                direction="credit" if to_customer else None,
+                direction=TransferDirection.CREDIT if to_customer else None,
                 reference=deposit.id,
             )
         ],
@@ -183,19 +193,19 @@ async def settle_observed_deposit(
     below = deposit.customer_seq is not None and deposit.amount < min_deposit
     values: dict[str, Any] = {"confirmations": confirmations}
     if below or deposit.amount <= 0:
-        values["status"] = "below_minimum"
+        values["status"] = DepositStatus.BELOW_MINIMUM
     else:
-        values |= {"status": "confirmed", "credited_at": now}
+        values |= {"status": DepositStatus.CONFIRMED, "credited_at": now}
     settled = (
         await session.execute(
             update(Deposit)
-            .where(Deposit.seq == deposit.seq, Deposit.status == "pending")
+            .where(Deposit.seq == deposit.seq, Deposit.status == DepositStatus.PENDING)
             .values(**values)
             .returning(Deposit),
             execution_options={"populate_existing": True, "synchronize_session": False},
         )
     ).scalar_one_or_none()
-    if settled is not None and settled.status == "confirmed":
+    if settled is not None and settled.status == DepositStatus.CONFIRMED:
         await _credit(session, settled, customer_id, now)
     return settled
 
@@ -261,7 +271,7 @@ async def request_withdrawal(
         raise invalid("address", str(error)) from None
     if amount < terms.min_amount:
         raise withdrawal_below_minimum(terms.min_amount)
-    if await repository.customer_kyc_status(session, customer.seq) != "verified":
+    if await repository.customer_kyc_status(session, customer.seq) != KycStatus.VERIFIED:
         raise kyc_required()
     withdrawal_id = new_id("wd")
     try:
@@ -272,10 +282,10 @@ async def request_withdrawal(
                     debit=customer_available(customer.id),
                     credit=Platform.PENDING_WITHDRAWALS,
                     amount=amount,
-                    kind="withdrawal",
+                    kind=TransferKind.WITHDRAWAL,
                     idempotency_key=f"{withdrawal_id}:hold",
                     customer_seq=customer.seq,
-                    direction="debit",
+                    direction=TransferDirection.DEBIT,
                     reference=withdrawal_id,
                 )
             ],
@@ -290,7 +300,7 @@ async def request_withdrawal(
         address=destination,
         amount=amount,
         fee=terms.fee,
-        status="pending",
+        status=WithdrawalStatus.PENDING,
         requested_at=now,
     )
     session.add(withdrawal)
@@ -301,7 +311,7 @@ async def request_withdrawal(
 async def _transition(
     session: WriteSession,
     withdrawal_id: str,
-    expected: tuple[str, ...],
+    expected: tuple[WithdrawalStatus, ...],
     values: dict[str, Any],
     *,
     customer_seq: int | None = None,
@@ -340,12 +350,12 @@ async def _refund(session: WriteSession, withdrawal: Withdrawal, now: datetime) 
                 debit=Platform.PENDING_WITHDRAWALS,
                 credit=customer_available(customer_id),
                 amount=withdrawal.amount,
-                kind="withdrawal",
+                kind=TransferKind.WITHDRAWAL,
                 # One refund per withdrawal, whichever path ends it: a second wall
                 # behind the guarded status change.
                 idempotency_key=f"{withdrawal.id}:refund",
                 customer_seq=withdrawal.customer_seq,
-                direction="credit",
+                direction=TransferDirection.CREDIT,
                 reference=withdrawal.id,
             )
         ],
@@ -360,8 +370,8 @@ async def cancel_withdrawal(
     withdrawal = await _transition(
         session,
         withdrawal_id,
-        ("pending",),
-        {"status": "cancelled", "decided_at": now},
+        (WithdrawalStatus.PENDING,),
+        {"status": WithdrawalStatus.CANCELLED, "decided_at": now},
         customer_seq=customer.seq,
     )
     await _refund(session, withdrawal, now)
@@ -383,7 +393,10 @@ async def approve_withdrawal(
     broadcast to processed in this same transaction.
     """
     withdrawal = await _transition(
-        session, withdrawal_id, ("pending",), {"status": "approved", "decided_at": now}
+        session,
+        withdrawal_id,
+        (WithdrawalStatus.PENDING,),
+        {"status": WithdrawalStatus.APPROVED, "decided_at": now},
     )
     if simulate_chain if isinstance(simulate_chain, bool) else simulate_chain(withdrawal.network):
         withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
@@ -407,8 +420,8 @@ async def reject_withdrawal(
     withdrawal = await _transition(
         session,
         withdrawal_id,
-        ("pending",),
-        {"status": "rejected", "decided_at": now, "failure_reason": reason},
+        (WithdrawalStatus.PENDING,),
+        {"status": WithdrawalStatus.REJECTED, "decided_at": now, "failure_reason": reason},
     )
     await _refund(session, withdrawal, now)
     return withdrawal
@@ -423,8 +436,8 @@ async def mark_broadcast(
     return await _transition(
         session,
         withdrawal_id,
-        ("approved",),
-        {"status": "broadcast", "broadcast_at": now, "tx_hash": tx_hash.lower()},
+        (WithdrawalStatus.APPROVED,),
+        {"status": WithdrawalStatus.BROADCAST, "broadcast_at": now, "tx_hash": tx_hash.lower()},
     )
 
 
@@ -435,14 +448,17 @@ async def settle_withdrawal(session: WriteSession, withdrawal_id: str, now: date
     as platform earnings.
     """
     withdrawal = await _transition(
-        session, withdrawal_id, ("broadcast",), {"status": "processed", "processed_at": now}
+        session,
+        withdrawal_id,
+        (WithdrawalStatus.BROADCAST,),
+        {"status": WithdrawalStatus.PROCESSED, "processed_at": now},
     )
     legs = [
         ledger.Leg(
             debit=Platform.PENDING_WITHDRAWALS,
             credit=treasury(withdrawal.network),
             amount=withdrawal.amount - withdrawal.fee,
-            kind="withdrawal_settlement",
+            kind=TransferKind.WITHDRAWAL_SETTLEMENT,
             idempotency_key=f"{withdrawal.id}:settle",
             reference=withdrawal.id,
         )
@@ -453,7 +469,7 @@ async def settle_withdrawal(session: WriteSession, withdrawal_id: str, now: date
                 debit=Platform.PENDING_WITHDRAWALS,
                 credit=Platform.FEES,
                 amount=withdrawal.fee,
-                kind="withdrawal_fee",
+                kind=TransferKind.WITHDRAWAL_FEE,
                 idempotency_key=f"{withdrawal.id}:fee",
                 reference=withdrawal.id,
             )
@@ -486,8 +502,8 @@ async def fail_withdrawal(
     withdrawal = await _transition(
         session,
         withdrawal_id,
-        ("approved", "broadcast"),
-        {"status": "failed", "failure_reason": checked},
+        (WithdrawalStatus.APPROVED, WithdrawalStatus.BROADCAST),
+        {"status": WithdrawalStatus.FAILED, "failure_reason": checked},
     )
     await _refund(session, withdrawal, now)
     await _announce(session, withdrawal, "withdrawal.failed", now)

@@ -43,7 +43,16 @@ from web3.exceptions import ContractLogicError
 from miningtx.config import Settings
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.networks import NETWORKS
-from miningtx.models import ChainTransaction, Deposit, DepositAddress, Withdrawal
+from miningtx.models import (
+    ChainTransaction,
+    ChainTransactionKind,
+    ChainTransactionStatus,
+    Deposit,
+    DepositAddress,
+    DepositStatus,
+    Withdrawal,
+    WithdrawalStatus,
+)
 from miningtx.wallet import service
 from miningtx.wallet.chain import ChainClient, ChainError, from_micro, open_chain
 from miningtx.wallet.devwallet import ACCOUNT_PATH, read_mnemonic
@@ -169,7 +178,7 @@ class Signer:
                     select(ChainTransaction)
                     .where(
                         ChainTransaction.network == chain.network,
-                        ChainTransaction.status == "signed",
+                        ChainTransaction.status == ChainTransactionStatus.SIGNED,
                     )
                     .order_by(ChainTransaction.seq)
                 )
@@ -195,8 +204,16 @@ class Signer:
             now = await self.db.clock.sync(session)
             finished = await session.scalar(
                 update(ChainTransaction)
-                .where(ChainTransaction.seq == tx.seq, ChainTransaction.status == "signed")
-                .values(status="confirmed" if succeeded else "reverted", finished_at=now)
+                .where(
+                    ChainTransaction.seq == tx.seq,
+                    ChainTransaction.status == ChainTransactionStatus.SIGNED,
+                )
+                .values(
+                    status=ChainTransactionStatus.CONFIRMED
+                    if succeeded
+                    else ChainTransactionStatus.REVERTED,
+                    finished_at=now,
+                )
                 .returning(ChainTransaction.seq)
             )
             if finished is None or tx.withdrawal_seq is None:
@@ -235,7 +252,10 @@ class Signer:
             approved = list(
                 await session.scalars(
                     select(Withdrawal)
-                    .where(Withdrawal.status == "approved", Withdrawal.network == chain.network)
+                    .where(
+                        Withdrawal.status == WithdrawalStatus.APPROVED,
+                        Withdrawal.network == chain.network,
+                    )
                     .order_by(Withdrawal.seq)
                     .limit(BATCH)
                 )
@@ -273,7 +293,7 @@ class Signer:
             record = await _record(
                 session,
                 client,
-                "payout",
+                ChainTransactionKind.PAYOUT,
                 tx,
                 to=withdrawal.address,
                 value=raw_amount,
@@ -327,7 +347,8 @@ class Signer:
                     .where(
                         DepositAddress.address.in_(
                             select(Deposit.address).where(
-                                Deposit.network == chain.network, Deposit.status == "confirmed"
+                                Deposit.network == chain.network,
+                                Deposit.status == DepositStatus.CONFIRMED,
                             )
                         )
                     )
@@ -338,16 +359,16 @@ class Signer:
                 await session.scalars(
                     select(ChainTransaction.from_address).where(
                         ChainTransaction.network == chain.network,
-                        ChainTransaction.status == "signed",
-                        ChainTransaction.kind == "sweep",
+                        ChainTransaction.status == ChainTransactionStatus.SIGNED,
+                        ChainTransaction.kind == ChainTransactionKind.SWEEP,
                     )
                 )
             ) | set(
                 await session.scalars(
                     select(ChainTransaction.to_address).where(
                         ChainTransaction.network == chain.network,
-                        ChainTransaction.status == "signed",
-                        ChainTransaction.kind == "gas",
+                        ChainTransaction.status == ChainTransactionStatus.SIGNED,
+                        ChainTransaction.kind == ChainTransactionKind.GAS,
                     )
                 )
             )
@@ -370,7 +391,9 @@ class Signer:
         if await client.native_balance(owner.address) < needed:
             gas = {"to": owner.address, "value": needed * 2, "gas": NATIVE_TRANSFER_GAS}
             top_up = await self._sign(client, hot, gas)
-            await self._record_and_send(client, "gas", top_up, to=owner.address, value=needed * 2)
+            await self._record_and_send(
+                client, ChainTransactionKind.GAS, top_up, to=owner.address, value=needed * 2
+            )
             return 1
         call = {
             "to": client.usdt,
@@ -379,11 +402,13 @@ class Signer:
             "value": 0,
         }
         sweep = await self._sign(client, owner, call)
-        await self._record_and_send(client, "sweep", sweep, to=hot.address, value=balance)
+        await self._record_and_send(
+            client, ChainTransactionKind.SWEEP, sweep, to=hot.address, value=balance
+        )
         return 1
 
     async def _record_and_send(
-        self, client: ChainClient, kind: str, tx: Signed, *, to: str, value: int
+        self, client: ChainClient, kind: ChainTransactionKind, tx: Signed, *, to: str, value: int
     ) -> None:
         async with self.db.write() as session:
             now = await self.db.clock.sync(session)
@@ -395,7 +420,7 @@ class Signer:
 async def _record(
     session: WriteSession,
     client: ChainClient,
-    kind: str,
+    kind: ChainTransactionKind,
     tx: Signed,
     *,
     to: str,
@@ -415,7 +440,7 @@ async def _record(
         tx_hash=tx.tx_hash,
         raw_tx=tx.raw_tx,
         value=str(value),
-        status="signed",
+        status=ChainTransactionStatus.SIGNED,
         created_at=now,
     )
     try:

@@ -32,7 +32,14 @@ from sqlalchemy import delete, insert, select, update
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import new_id
-from miningtx.models import ChainCursor, Customer, Deposit, DepositAddress
+from miningtx.models import (
+    ChainCursor,
+    Customer,
+    Deposit,
+    DepositAddress,
+    DepositPurpose,
+    DepositStatus,
+)
 from miningtx.wallet.chain import ChainClient, TransferLog, to_micro
 from miningtx.wallet.service import settle_observed_deposit
 
@@ -147,7 +154,7 @@ async def _apply(
     # Every pending deposit the blocks just read must show again; the rest left the chain.
     window_query = select(Deposit).where(
         Deposit.network == chain.network,
-        Deposit.status == "pending",
+        Deposit.status == DepositStatus.PENDING,
         Deposit.block_number >= start,
     )
     if not to_head:
@@ -172,11 +179,11 @@ async def _apply(
             existing = Deposit(
                 id=new_id("dep"),
                 customer_seq=owner[0] if owner else None,
-                purpose="customer" if owner else "funding",
+                purpose=DepositPurpose.CUSTOMER if owner else DepositPurpose.FUNDING,
                 network=chain.network,
                 amount=to_micro(entry.raw_amount, decimals),
                 raw_amount=str(entry.raw_amount),
-                status="pending",
+                status=DepositStatus.PENDING,
                 tx_hash=entry.tx_hash,
                 log_index=entry.log_index,
                 block_number=entry.block_number,

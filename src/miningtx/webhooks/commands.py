@@ -20,9 +20,10 @@ from rich.table import Table
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, fail, run
 from miningtx.kit.db import Database
+from miningtx.models import WebhookDeliveryStatus
 from miningtx.webhooks import repository, service
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+DELIVERY_STATUSES = tuple(status.value for status in WebhookDeliveryStatus)
 
 
 def delivery_dict(row: repository.DeliveryRow) -> dict[str, Any]:
@@ -37,13 +38,19 @@ def delivery_dict(row: repository.DeliveryRow) -> dict[str, Any]:
         "last_status_code": row.last_status_code,
         "last_error": row.last_error,
         "created_at": rfc3339(row.created_at),
-        "next_attempt_at": rfc3339(row.next_attempt_at) if row.status == "pending" else None,
+        "next_attempt_at": rfc3339(row.next_attempt_at)
+        if row.status == WebhookDeliveryStatus.PENDING
+        else None,
         "delivered_at": rfc3339(row.delivered_at) if row.delivered_at else None,
     }
 
 
 async def recent_deliveries(
-    db: Database, *, endpoint_id: str | None = None, status: str | None = None, limit: int = 50
+    db: Database,
+    *,
+    endpoint_id: str | None = None,
+    status: WebhookDeliveryStatus | None = None,
+    limit: int = 50,
 ) -> list[repository.DeliveryRow]:
     """The newest deliveries, optionally of one endpoint and in one status."""
     async with db.read() as session:
@@ -71,7 +78,7 @@ def parse_since(text: str) -> datetime:
 def deliveries_command(
     endpoint: Annotated[str | None, typer.Option(help="Only this endpoint (we_...).")] = None,
     status: Annotated[
-        str | None, typer.Option(help="Only this status: pending, delivered, failed, cancelled.")
+        str | None, typer.Option(help=f"Only this status: {', '.join(DELIVERY_STATUSES)}.")
     ] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="How many, newest first.")] = 50,
     as_json: JsonOpt = False,
@@ -79,10 +86,11 @@ def deliveries_command(
     """Show recent deliveries with their attempts and last answer, newest first."""
     if status is not None and status not in DELIVERY_STATUSES:
         fail(f"unknown status {status!r}; choose one of {', '.join(DELIVERY_STATUSES)}")
+    wanted = None if status is None else WebhookDeliveryStatus(status)
     rows = [
         delivery_dict(row)
         for row in run(
-            lambda db: recent_deliveries(db, endpoint_id=endpoint, status=status, limit=limit)
+            lambda db: recent_deliveries(db, endpoint_id=endpoint, status=wanted, limit=limit)
         )
     ]
     if as_json:

@@ -33,7 +33,9 @@ from miningtx.models import (
     Event,
     WebhookAttempt,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookEndpoint,
+    WebhookEndpointStatus,
     WebhookSubscription,
 )
 from miningtx.webhooks.attempts import Claim, Outcome
@@ -49,7 +51,8 @@ async def list_endpoints(
 ) -> Sequence[tuple[int, WebhookEndpoint]]:
     """The customer's endpoints that are not deleted, newest first, up to limit+1."""
     query = select(WebhookEndpoint).where(
-        WebhookEndpoint.customer_seq == customer_seq, WebhookEndpoint.status != "deleted"
+        WebhookEndpoint.customer_seq == customer_seq,
+        WebhookEndpoint.status != WebhookEndpointStatus.DELETED,
     )
     if page.after_seq is not None:
         query = query.where(WebhookEndpoint.seq < page.after_seq)
@@ -65,7 +68,7 @@ async def find_endpoint(
         select(WebhookEndpoint).where(
             WebhookEndpoint.id == endpoint_id,
             WebhookEndpoint.customer_seq == customer_seq,
-            WebhookEndpoint.status != "deleted",
+            WebhookEndpoint.status != WebhookEndpointStatus.DELETED,
         )
     )
 
@@ -98,7 +101,10 @@ async def count_live_endpoints(session: AnySession, customer_seq: int) -> int:
     count = await session.scalar(
         select(func.count())
         .select_from(WebhookEndpoint)
-        .where(WebhookEndpoint.customer_seq == customer_seq, WebhookEndpoint.status != "deleted")
+        .where(
+            WebhookEndpoint.customer_seq == customer_seq,
+            WebhookEndpoint.status != WebhookEndpointStatus.DELETED,
+        )
     )
     return int(count or 0)
 
@@ -130,7 +136,7 @@ class DeliveryRow:
     endpoint_id: str
     event_id: str
     event_type: str
-    status: str
+    status: WebhookDeliveryStatus
     attempts: int
     last_status_code: int | None
     last_error: str | None
@@ -140,7 +146,11 @@ class DeliveryRow:
 
 
 async def recent_deliveries(
-    session: AnySession, *, endpoint_id: str | None, status: str | None, limit: int
+    session: AnySession,
+    *,
+    endpoint_id: str | None,
+    status: WebhookDeliveryStatus | None,
+    limit: int,
 ) -> list[DeliveryRow]:
     """The newest deliveries, optionally of one endpoint and in one status."""
     query = (
@@ -186,7 +196,8 @@ async def queue_deliveries(
         select(
             WebhookEndpoint.seq,
             Event.seq,
-            literal("pending"),
+            # The enum's value, not the member: literal() binds a bare StrEnum untyped.
+            literal(WebhookDeliveryStatus.PENDING.value),
             literal(0),
             literal(now, WebhookDelivery.next_attempt_at.type),
             literal(now, WebhookDelivery.created_at.type),
@@ -196,7 +207,7 @@ async def queue_deliveries(
         .join(WebhookSubscription, WebhookSubscription.endpoint_seq == WebhookEndpoint.seq)
         .where(
             events,
-            WebhookEndpoint.status == "enabled",
+            WebhookEndpoint.status == WebhookEndpointStatus.ENABLED,
             or_(
                 WebhookSubscription.event_type == Event.type,
                 WebhookSubscription.event_type == ALL_EVENTS,
@@ -260,7 +271,12 @@ async def event_seqs_after(
 def requeued_values(now: datetime) -> dict[str, Any]:
     """What an ended delivery (delivered, failed, cancelled) becomes when queued again:
     pending, due `now`, with a fresh retry window."""
-    return {"status": "pending", "next_attempt_at": now, "created_at": now, "delivered_at": None}
+    return {
+        "status": WebhookDeliveryStatus.PENDING,
+        "next_attempt_at": now,
+        "created_at": now,
+        "delivered_at": None,
+    }
 
 
 async def requeue_events(
@@ -281,7 +297,7 @@ async def requeue_events(
     )
     ended = await session.execute(
         update(WebhookDelivery)
-        .where(*existing, WebhookDelivery.status != "pending")
+        .where(*existing, WebhookDelivery.status != WebhookDeliveryStatus.PENDING)
         .values(**requeued_values(now))
         .returning(WebhookDelivery.seq)
         .execution_options(synchronize_session=False)
@@ -289,7 +305,7 @@ async def requeue_events(
     requeued = len(ended.all())
     still = await session.execute(
         update(WebhookDelivery)
-        .where(*existing, WebhookDelivery.status == "pending")
+        .where(*existing, WebhookDelivery.status == WebhookDeliveryStatus.PENDING)
         .values(created_at=now)
         .returning(WebhookDelivery.seq)
         .execution_options(synchronize_session=False)
@@ -300,7 +316,7 @@ async def requeue_events(
 _ANY_DUE = (
     select(WebhookDelivery.seq)
     .where(
-        WebhookDelivery.status == "pending",
+        WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
         WebhookDelivery.next_attempt_at
         <= bindparam("now", type_=WebhookDelivery.next_attempt_at.type),
     )
@@ -324,7 +340,10 @@ async def claim_due(
     """
     due = (
         select(WebhookDelivery.seq)
-        .where(WebhookDelivery.status == "pending", WebhookDelivery.next_attempt_at <= now)
+        .where(
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+            WebhookDelivery.next_attempt_at <= now,
+        )
         .order_by(WebhookDelivery.next_attempt_at, WebhookDelivery.seq)
         .limit(limit)
     )
@@ -359,7 +378,7 @@ async def claim_due(
     claims: list[Claim] = []
     orphaned: list[int] = []
     for seq, attempts, created_at, ep_seq, ep_id, url, secret, status, event in rows:
-        if status != "enabled":
+        if status != WebhookEndpointStatus.ENABLED:
             orphaned.append(seq)  # queued by a transaction that raced the endpoint's end
             continue
         claims.append(
@@ -380,7 +399,7 @@ async def claim_due(
         await session.execute(
             update(WebhookDelivery)
             .where(WebhookDelivery.seq.in_(orphaned))
-            .values(status="cancelled")
+            .values(status=WebhookDeliveryStatus.CANCELLED)
             .execution_options(synchronize_session=False)
         )
     return claims
@@ -391,7 +410,7 @@ def _claimed(seq: Any, attempts: Any) -> tuple[ColumnElement[bool], ...]:
     return (
         WebhookDelivery.seq == seq,
         WebhookDelivery.attempts == attempts,
-        WebhookDelivery.status == "pending",
+        WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
     )
 
 
@@ -400,7 +419,7 @@ _MARK_DELIVERED = (
     update(WebhookDelivery)
     .where(*_claimed(bindparam("b_seq"), bindparam("b_attempts")))
     .values(
-        status="delivered",
+        status=WebhookDeliveryStatus.DELIVERED,
         delivered_at=bindparam("b_now"),
         last_status_code=bindparam("b_status_code"),
         last_error=None,
@@ -469,7 +488,7 @@ async def delivered_since(session: AnySession, endpoint_seq: int, since: datetim
             exists().where(
                 and_(
                     WebhookDelivery.endpoint_seq == endpoint_seq,
-                    WebhookDelivery.status == "delivered",
+                    WebhookDelivery.status == WebhookDeliveryStatus.DELIVERED,
                     WebhookDelivery.delivered_at >= since,
                 )
             )

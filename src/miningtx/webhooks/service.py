@@ -30,6 +30,7 @@ from miningtx.kit.ids import new_id
 from miningtx.models import (
     Customer,
     WebhookDelivery,
+    WebhookDeliveryStatus,
     WebhookEndpoint,
     WebhookEndpointStatus,
     WebhookSubscription,
@@ -109,7 +110,7 @@ async def create_endpoint(
         customer_seq=customer_seq,
         url=url,
         secret=new_secret(),
-        status="enabled",
+        status=WebhookEndpointStatus.ENABLED,
         created_at=now,
     )
     session.add(endpoint)
@@ -131,9 +132,9 @@ async def delete_endpoint(
             .where(
                 WebhookEndpoint.id == endpoint_id,
                 WebhookEndpoint.customer_seq == customer_seq,
-                WebhookEndpoint.status != "deleted",
+                WebhookEndpoint.status != WebhookEndpointStatus.DELETED,
             )
-            .values(status="deleted", deleted_at=now)
+            .values(status=WebhookEndpointStatus.DELETED, deleted_at=now)
             .returning(WebhookEndpoint)
         )
     ).scalar_one_or_none()
@@ -149,8 +150,11 @@ async def disable_endpoint(session: WriteSession, endpoint_seq: int, reason: str
     disabled = (
         await session.execute(
             update(WebhookEndpoint)
-            .where(WebhookEndpoint.seq == endpoint_seq, WebhookEndpoint.status == "enabled")
-            .values(status="disabled", disabled_reason=reason[:REASON_LENGTH])
+            .where(
+                WebhookEndpoint.seq == endpoint_seq,
+                WebhookEndpoint.status == WebhookEndpointStatus.ENABLED,
+            )
+            .values(status=WebhookEndpointStatus.DISABLED, disabled_reason=reason[:REASON_LENGTH])
             .returning(WebhookEndpoint.seq)
         )
     ).first()
@@ -164,8 +168,11 @@ async def cancel_pending(session: WriteSession, endpoint_seq: int) -> int:
     """Cancel every pending delivery to the endpoint; returns how many."""
     result = await session.execute(
         update(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_seq == endpoint_seq, WebhookDelivery.status == "pending")
-        .values(status="cancelled")
+        .where(
+            WebhookDelivery.endpoint_seq == endpoint_seq,
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+        )
+        .values(status=WebhookDeliveryStatus.CANCELLED)
         .returning(WebhookDelivery.seq)
     )
     return len(result.all())
@@ -187,7 +194,8 @@ async def resend_delivery(
     still pending or its endpoint is disabled.
     """
     owned = select(WebhookEndpoint.seq).where(
-        WebhookEndpoint.customer_seq == customer_seq, WebhookEndpoint.status != "deleted"
+        WebhookEndpoint.customer_seq == customer_seq,
+        WebhookEndpoint.status != WebhookEndpointStatus.DELETED,
     )
     delivery = await session.scalar(
         select(WebhookDelivery).where(
@@ -197,11 +205,14 @@ async def resend_delivery(
     if delivery is None:
         raise not_found("webhook delivery", "delivery")
     endpoint = await session.get(WebhookEndpoint, delivery.endpoint_seq)
-    if endpoint is None or endpoint.status != "enabled":
+    if endpoint is None or endpoint.status != WebhookEndpointStatus.ENABLED:
         raise ApiError(409, "conflict", "That endpoint is disabled: nothing can be resent to it.")
     resent = await session.scalar(
         update(WebhookDelivery)
-        .where(WebhookDelivery.seq == delivery_seq, WebhookDelivery.status != "pending")
+        .where(
+            WebhookDelivery.seq == delivery_seq,
+            WebhookDelivery.status != WebhookDeliveryStatus.PENDING,
+        )
         .values(**repository.requeued_values(now))
         .returning(WebhookDelivery)
         .execution_options(synchronize_session=False, populate_existing=True)
@@ -233,8 +244,8 @@ async def record_results(
     statuses: list[str] = []
     for claim, outcome in results:
         if outcome.delivered:
-            statuses.append("delivered")
-            _log_result(claim, outcome, "delivered", None)
+            statuses.append(WebhookDeliveryStatus.DELIVERED)
+            _log_result(claim, outcome, WebhookDeliveryStatus.DELIVERED, None)
         else:
             statuses.append(await _record_failure(session, claim, outcome, settings, now))
     return statuses
@@ -250,17 +261,21 @@ async def _record_failure(
     }
     retry_at = None
     if outcome.gone:
-        values["status"] = "cancelled"
+        values["status"] = WebhookDeliveryStatus.CANCELLED
     else:
         retry_at = next_attempt_at(claim, outcome, settings, now)
-        values |= {"status": "failed"} if retry_at is None else {"next_attempt_at": retry_at}
+        values |= (
+            {"status": WebhookDeliveryStatus.FAILED}
+            if retry_at is None
+            else {"next_attempt_at": retry_at}
+        )
     if not await repository.settle_claim(session, claim, values):
         return "stale"
     if outcome.gone:
         await _disable(session, claim, "The endpoint answered 410 Gone.")
     elif retry_at is None:
         await _disable_if_dead(session, claim, settings)
-    status = str(values.get("status", "pending"))
+    status = str(values.get("status", WebhookDeliveryStatus.PENDING))
     _log_result(claim, outcome, status, retry_at)
     return status
 
@@ -285,9 +300,9 @@ def _log_result(claim: Claim, outcome: Outcome, status: str, retry_at: datetime 
         "status_code": outcome.status_code,
         "latency_ms": outcome.latency_ms,
     }
-    if status == "delivered":
+    if status == WebhookDeliveryStatus.DELIVERED:
         log.info("webhook_delivered", **fields)
-    elif status == "failed":
+    elif status == WebhookDeliveryStatus.FAILED:
         log.warning("webhook_delivery_failed", error=outcome.error, **fields)
     else:
         log.info(
@@ -329,9 +344,9 @@ async def _replay_target(db: Database, endpoint_id: str, *, enable: bool) -> Web
     """The endpoint to replay to: 404 if unknown or deleted, 409 if disabled (unless `enable`)."""
     async with db.write() as session:
         endpoint = await repository.endpoint_by_id(session, endpoint_id)
-        if endpoint is None or endpoint.status == "deleted":
+        if endpoint is None or endpoint.status == WebhookEndpointStatus.DELETED:
             raise endpoint_missing()
-        if endpoint.status == "disabled":
+        if endpoint.status == WebhookEndpointStatus.DISABLED:
             if not enable:
                 raise ApiError(
                     409,

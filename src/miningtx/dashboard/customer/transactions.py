@@ -16,6 +16,7 @@ from miningtx.dashboard.routing import customer_pages
 from miningtx.kit.deps import ReadDep
 from miningtx.kit.errors import invalid
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
+from miningtx.models import TransferKind
 
 router = customer_pages()
 PAGE_SIZE = 30
@@ -42,7 +43,9 @@ async def transactions(
     if type and type not in TRANSACTION_TYPES:
         raise invalid("type", f"Unknown transaction type {type!r}.")
     page = PageRequest(PAGE_SIZE, decode_cursor(cursor) if cursor else None)
-    rows = await repository.transactions(session, principal.customer_seq, page, type or None)
+    rows = await repository.transactions(
+        session, principal.customer_seq, page, TransferKind(type) if type else None
+    )
     result = make_page(rows, PAGE_SIZE)
     next_url = None
     if result.next_cursor:

@@ -3,13 +3,11 @@ GET /v1/balance) and ledger history, paged and filtered as GET /v1/transactions 
 
 from __future__ import annotations
 
-from typing import get_args
-
 from fastapi import Request
 from fastapi.responses import Response
 
 from miningtx.customers import repository as customers_repo
-from miningtx.customers.schemas import TransactionType
+from miningtx.customers.schemas import TRANSACTION_TYPES
 from miningtx.customers.service import get_customer
 from miningtx.dashboard.deps import OperatorDep
 from miningtx.dashboard.rendering import render
@@ -17,12 +15,12 @@ from miningtx.dashboard.routing import console_pages
 from miningtx.kit.deps import ReadConnectionDep, ReadDep
 from miningtx.kit.errors import invalid
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
+from miningtx.models import TransferKind
 
 router = console_pages()
 PAGE = "/console/customers"
 #: Ledger entries per page of a customer's history.
 HISTORY_PAGE = 50
-TRANSACTION_TYPES: tuple[str, ...] = get_args(TransactionType)
 
 
 @router.get(PAGE, name="console_customers")
@@ -48,7 +46,9 @@ async def customer_page(
         raise invalid("type", f"Choose one of: {', '.join(TRANSACTION_TYPES)}.")
     customer = await get_customer(session, customer_id)
     page = PageRequest(HISTORY_PAGE, decode_cursor(cursor) if cursor else None)
-    rows = await customers_repo.transactions(session, customer.seq, page, type or None)
+    rows = await customers_repo.transactions(
+        session, customer.seq, page, TransferKind(type) if type else None
+    )
     return await render(
         request,
         "console/customer.html",

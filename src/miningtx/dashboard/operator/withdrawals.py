@@ -17,28 +17,33 @@ from miningtx.kit.db import Database
 from miningtx.kit.deps import ReadDep
 from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.money import format_amount
+from miningtx.models import WithdrawalStatus
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
 
 router = console_pages()
 PAGE = "/console/withdrawals"
 REVIEW = "console/withdrawal_review.html"
-STATUSES = ("pending", "approved", "broadcast", "processed", "rejected", "cancelled", "failed")
+STATUSES = tuple(status.value for status in WithdrawalStatus)
 
 
 @router.get(PAGE, name="console_withdrawals")
 async def withdrawal_queue(
-    request: Request, operator: OperatorDep, session: ReadDep, status: str = "pending"
+    request: Request,
+    operator: OperatorDep,
+    session: ReadDep,
+    status: str = WithdrawalStatus.PENDING,
 ) -> Response:
     if status not in STATUSES:
         raise invalid("status", f"Choose one of: {', '.join(STATUSES)}.")
-    withdrawals = await wallet_repo.list_for_review(session, status)
+    chosen = WithdrawalStatus(status)
+    withdrawals = await wallet_repo.list_for_review(session, chosen)
     return await render(
         request,
         "console/withdrawals.html",
         {
             "withdrawals": withdrawals,
-            "status": status,
+            "status": chosen,
             "statuses": [(s, s) for s in STATUSES],
         },
     )
