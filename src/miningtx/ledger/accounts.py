@@ -10,19 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from miningtx.kit.networks import NETWORKS
 from miningtx.models import AccountKind
-
-__all__ = [
-    "CUSTOMER_AVAILABLE",
-    "FUNDABLE_POOLS",
-    # The one list of networks lives in kit/networks; re-exported for this module's importers.
-    "NETWORKS",
-    "Platform",
-    "allows_negative",
-    "customer_available",
-    "treasury",
-]
 
 
 class Platform(StrEnum):

@@ -14,8 +14,9 @@ from miningtx.kit.commands import JsonOpt, amount_arg, emit, fail, run
 from miningtx.kit.db import Database
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_amount
+from miningtx.kit.networks import NETWORKS
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS, Platform
+from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform
 
 pools_app = typer.Typer(help="Reward pools and budgets.", no_args_is_help=True)
 ledger_app = typer.Typer(help="The ledger.", no_args_is_help=True)

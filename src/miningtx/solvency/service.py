@@ -23,8 +23,9 @@ from sqlalchemy import func, select
 from miningtx.customers.repository import OPEN_WITHDRAWAL_STATES
 from miningtx.kit.db import ReadSession
 from miningtx.kit.money import format_amount
+from miningtx.kit.networks import NETWORKS
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import CUSTOMER_AVAILABLE, NETWORKS, Platform, treasury
+from miningtx.ledger.accounts import CUSTOMER_AVAILABLE, Platform, treasury
 from miningtx.models import (
     Activation,
     ActivationStatus,

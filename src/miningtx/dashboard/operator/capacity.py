@@ -18,8 +18,9 @@ from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import format_amount, format_decimal
+from miningtx.kit.networks import NETWORKS
 from miningtx.ledger import service as ledger
-from miningtx.ledger.accounts import FUNDABLE_POOLS, NETWORKS, Platform
+from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform
 from miningtx.mining import repository as mining_repo
 from miningtx.mining import service as mining
 
