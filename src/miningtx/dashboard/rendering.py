@@ -27,7 +27,14 @@ from miningtx.dashboard import sessions
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.errors import ApiError
 from miningtx.kit.money import format_amount
-from miningtx.models import PrincipalKind
+from miningtx.models import (
+    KycStatus,
+    PrincipalKind,
+    TransferDirection,
+    WebhookDeliveryStatus,
+    WebhookEndpointStatus,
+    WithdrawalStatus,
+)
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -118,6 +125,15 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.globals["static_url"] = static_url
+    # Templates compare statuses with the enums, so a status is spelled only there.
+    env.globals.update(
+        KycStatus=KycStatus,
+        WithdrawalStatus=WithdrawalStatus,
+        WebhookDeliveryStatus=WebhookDeliveryStatus,
+        WebhookEndpointStatus=WebhookEndpointStatus,
+        TransferDirection=TransferDirection,
+        PrincipalKind=PrincipalKind,
+    )
     env.filters["usdt"] = _usdt
     env.filters["timestamp"] = _timestamp
     return env
