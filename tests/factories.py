@@ -135,3 +135,13 @@ async def credit_reward(db: Database, activation_id: str, day: date) -> None:
             .where(Customer.seq == activation.customer_seq)
             .values(total_rewards=Customer.total_rewards + activation.daily_reward)
         )
+
+
+def simulate_all(_network: str) -> bool:
+    """`approve_withdrawal(simulates=...)`: the sandbox's simulated chain sends every network."""
+    return True
+
+
+def simulate_none(_network: str) -> bool:
+    """`approve_withdrawal(simulates=...)`: no network is simulated; the signer must send."""
+    return False

@@ -18,8 +18,8 @@ from standardwebhooks.webhooks import Webhook
 from miningtx.customers import kyc
 from miningtx.mining import service as mining
 from miningtx.wallet import service as wallet
-from miningtx.webhooks.outbox import EVENT_TYPES
-from tests.factories import fund_pool, make_customer, open_for_business
+from miningtx.webhooks.events import EVENT_TYPES
+from tests.factories import fund_pool, make_customer, open_for_business, simulate_all, simulate_none
 from tests.servers import MTX, Server, seeding, serve, server_environment, stop
 from tests.wallet.factories import ADDRESS
 from tests.webhooks.receiver import Receiver, running_receiver
@@ -126,8 +126,12 @@ async def test_every_event_type_reaches_a_real_receiver_verified(
                 )
                 async with seed.db.write() as session:
                     now = await seed.db.clock.sync(session)
-                    await wallet.approve_withdrawal(session, sent["id"], now, simulate_chain=True)
-                    await wallet.approve_withdrawal(session, lost["id"], now, simulate_chain=False)
+                    await wallet.approve_withdrawal(
+                        session, sent["id"], now, simulates=simulate_all
+                    )
+                    await wallet.approve_withdrawal(
+                        session, lost["id"], now, simulates=simulate_none
+                    )
                     await wallet.fail_withdrawal(session, lost["id"], "node refused it", now)
                 await post(api, "/v1/test_helpers/clock/advance", {"seconds": 31 * 86_400})
 

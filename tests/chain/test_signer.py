@@ -21,7 +21,7 @@ from miningtx.wallet.signer import Keys
 from tests.chain.anvil import Chain, units
 from tests.chain.platform import CONFIRMATIONS, Platform, running_platform
 from tests.conftest import TEST_MNEMONIC, TEST_XPUB
-from tests.factories import CustomerWithKey, balances, invariant_problems
+from tests.factories import CustomerWithKey, balances, invariant_problems, simulate_none
 from tests.servers import MTX, run_command, server_environment
 
 pytestmark = pytest.mark.slow
@@ -62,7 +62,7 @@ async def approved_withdrawal(
     assert answer.status_code == 200, answer.text
     withdrawal_id: str = answer.json()["id"]
     async with platform.db.write() as session:
-        await wallet.approve_withdrawal(session, withdrawal_id, utcnow(), simulate_chain=False)
+        await wallet.approve_withdrawal(session, withdrawal_id, utcnow(), simulates=simulate_none)
     return withdrawal_id
 
 

@@ -13,7 +13,7 @@ from miningtx.kit.ids import new_id
 from miningtx.models import Event, WebhookDelivery, WebhookEndpoint, WebhookSubscription
 from miningtx.wallet import service as wallet
 from tests.conftest import Env
-from tests.factories import fund_pool, make_customer, open_for_business
+from tests.factories import fund_pool, make_customer, open_for_business, simulate_all, simulate_none
 from tests.wallet.factories import ADDRESS, operator, verified_customer, withdraw
 
 
@@ -94,10 +94,11 @@ async def test_processed_and_failed_withdrawals_emit_their_events(env: Env) -> N
     lost = await withdraw(env, alice, "50.00", "polygon")
 
     await operator(
-        env.db, lambda s: wallet.approve_withdrawal(s, sent["id"], utcnow(), simulate_chain=True)
+        env.db, lambda s: wallet.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_all)
     )
     await operator(
-        env.db, lambda s: wallet.approve_withdrawal(s, lost["id"], utcnow(), simulate_chain=False)
+        env.db,
+        lambda s: wallet.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
     )
     await operator(
         env.db, lambda s: wallet.fail_withdrawal(s, lost["id"], "node rejected it", utcnow())

@@ -15,7 +15,7 @@ from miningtx.ledger.accounts import Platform, customer_available, treasury
 from miningtx.models import Withdrawal
 from miningtx.wallet import repository, service
 from tests.conftest import Env
-from tests.factories import balances, invariant_problems, make_customer
+from tests.factories import balances, invariant_problems, make_customer, simulate_all, simulate_none
 from tests.wallet.factories import (
     ADDRESS,
     BAD_CHECKSUM,
@@ -218,7 +218,7 @@ async def test_approve_on_the_simulated_chain_processes_and_settles(env: Env, ne
     before = await balances(env.db, treasury(network))
 
     processed = await operator(
-        env.db, lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulate_chain=True)
+        env.db, lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all)
     )
 
     assert processed.status == "processed"
@@ -247,7 +247,8 @@ async def test_approve_on_the_simulated_chain_processes_and_settles(env: Env, ne
     assert "processed" in late_cancel.json()["error"]["message"]
     with pytest.raises(ApiError) as twice:
         await operator(
-            env.db, lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulate_chain=True)
+            env.db,
+            lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all),
         )
     assert twice.value.status == 409
     assert await invariant_problems(env.db) == []
@@ -260,7 +261,8 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
     tx_hash = "0x" + "ab" * 32
 
     approved = await operator(
-        env.db, lambda s: service.approve_withdrawal(s, sent["id"], utcnow(), simulate_chain=False)
+        env.db,
+        lambda s: service.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_none),
     )
     assert approved.status == "approved"
     assert (await cancel(env, jack, sent["id"])).status_code == 409
@@ -280,7 +282,8 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
     assert settled.status == "processed"
 
     await operator(
-        env.db, lambda s: service.approve_withdrawal(s, lost["id"], utcnow(), simulate_chain=False)
+        env.db,
+        lambda s: service.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
     )
     failed = await operator(
         env.db, lambda s: service.fail_withdrawal(s, lost["id"], "nonce too low", utcnow())
@@ -305,7 +308,7 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
 
 async def test_operator_steps_on_unknown_ids_are_404(env: Env) -> None:
     steps = [
-        lambda s: service.approve_withdrawal(s, "wd_missing", utcnow(), simulate_chain=True),
+        lambda s: service.approve_withdrawal(s, "wd_missing", utcnow(), simulates=simulate_all),
         lambda s: service.reject_withdrawal(s, "wd_missing", utcnow()),
         lambda s: service.mark_broadcast(s, "wd_missing", "0x" + "0" * 64, utcnow()),
         lambda s: service.settle_withdrawal(s, "wd_missing", utcnow()),
@@ -410,7 +413,9 @@ async def test_racing_cancel_reject_and_approve_refund_at_most_once(env: Env) ->
     async def approve(withdrawal_id: str) -> None:
         await decide(
             "approve",
-            lambda s: service.approve_withdrawal(s, withdrawal_id, utcnow(), simulate_chain=True),
+            lambda s: service.approve_withdrawal(
+                s, withdrawal_id, utcnow(), simulates=simulate_all
+            ),
         )
 
     for _ in range(3):

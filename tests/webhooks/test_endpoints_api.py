@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from miningtx.app import create_app
 from miningtx.models import WebhookDelivery
-from miningtx.webhooks.outbox import EVENT_TYPES
+from miningtx.webhooks.events import EVENT_TYPES
 from miningtx.webhooks.service import MAX_ENDPOINTS
 from tests.conftest import Env, make_settings
 from tests.factories import make_customer

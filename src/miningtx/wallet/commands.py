@@ -148,7 +148,7 @@ def withdrawals_approve(
                 session,
                 withdrawal_id,
                 await db.clock.sync(session),
-                simulate_chain=settings.simulates,
+                simulates=settings.simulates,
             )
 
     withdrawal = run(work)

@@ -8,7 +8,7 @@ pending withdrawals); a payout that cannot be sent or reverts is `fail_withdrawa
 which returns the amount to the customer.
 
 Sandbox: `SimulatedChain` stands in for the chains and "sends" at once, so
-`approve_withdrawal(..., simulate_chain=True)` runs approved -> broadcast -> processed
+`approve_withdrawal` (when `simulates(network)`) runs approved -> broadcast -> processed
 in the operator's one transaction.
 
 Live: the signer (a later issue) is a separate process holding the hot-wallet key

@@ -383,14 +383,14 @@ async def approve_withdrawal(
     withdrawal_id: str,
     now: datetime,
     *,
-    simulate_chain: bool | Callable[[str], bool],
+    simulates: Callable[[str], bool],
 ) -> Withdrawal:
     """The operator approves a pending withdrawal for sending.
 
-    When the simulated network stands in for the withdrawal's network (`simulate_chain`,
-    or `simulate_chain(network)`: the CLI and the console pass `Settings.simulates`, so
-    the decision is made here, once) it sends it at once, so it goes on through
-    broadcast to processed in this same transaction.
+    When the simulated network stands in for the withdrawal's network
+    (`simulates(network)`; the CLI and the console pass `Settings.simulates`, so the
+    decision is made here, once) it sends it at once, so it goes on through broadcast
+    to processed in this same transaction.
     """
     withdrawal = await _transition(
         session,
@@ -398,7 +398,7 @@ async def approve_withdrawal(
         (WithdrawalStatus.PENDING,),
         {"status": WithdrawalStatus.APPROVED, "decided_at": now},
     )
-    if simulate_chain if isinstance(simulate_chain, bool) else simulate_chain(withdrawal.network):
+    if simulates(withdrawal.network):
         withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
         withdrawal = await settle_withdrawal(session, withdrawal.id, now)
     return withdrawal

@@ -20,18 +20,7 @@ from miningtx.kit.db import WriteSession
 from miningtx.kit.ids import new_id
 from miningtx.models import Event
 from miningtx.webhooks import repository
-from miningtx.webhooks.events import ALL_EVENTS, EVENT_TYPES, payload
-
-# The event catalogue is defined in `events`; emitters and the API also reach it here.
-__all__ = [
-    "ALL_EVENTS",
-    "EVENT_TYPES",
-    "emit",
-    "fan_out",
-    "json_object",
-    "payload",
-    "random_id",
-]
+from miningtx.webhooks.events import EVENT_TYPES
 
 
 async def emit(

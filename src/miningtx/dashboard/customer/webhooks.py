@@ -19,7 +19,7 @@ from miningtx.kit.db import ReadSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.pagination import PageRequest
 from miningtx.webhooks import repository, service, urls
-from miningtx.webhooks.outbox import ALL_EVENTS, EVENT_TYPES
+from miningtx.webhooks.events import ALL_EVENTS, EVENT_TYPES
 from miningtx.webhooks.schemas import WebhookEndpointIn
 
 router = customer_pages()

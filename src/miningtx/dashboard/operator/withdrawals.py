@@ -75,7 +75,7 @@ async def approve(request: Request, operator: OperatorDep, withdrawal_id: str) -
     try:
         async with page_work(request) as work:
             withdrawal = await wallet.approve_withdrawal(
-                work.session, withdrawal_id, work.now, simulate_chain=settings.simulates
+                work.session, withdrawal_id, work.now, simulates=settings.simulates
             )
     except ApiError as error:
         if error.status == 404:
