@@ -8,7 +8,6 @@ its own, so it can be interrupted and run again.
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -18,7 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from miningtx.kit.clock import rfc3339
-from miningtx.kit.commands import JsonOpt, fail, run
+from miningtx.kit.commands import JsonOpt, emit_json, fail, out, run
 from miningtx.kit.db import Database
 from miningtx.models import WebhookDeliveryStatus
 from miningtx.webhooks import repository, service
@@ -62,7 +61,6 @@ async def recent_deliveries(
 # The command line.
 
 webhooks_app = typer.Typer(help="Webhook deliveries: inspect and replay.", no_args_is_help=True)
-out = Console()
 
 
 def parse_since(text: str) -> datetime:
@@ -94,7 +92,7 @@ def deliveries_command(
         )
     ]
     if as_json:
-        typer.echo(json.dumps({"deliveries": rows}, indent=2))
+        emit_json({"deliveries": rows})
         return
     table = Table("#", "endpoint", "event", "type", "status", "tries", "last", "error", "when")
     for r in rows:
@@ -144,7 +142,7 @@ def replay_command(
         )
     data = result.as_dict()
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        emit_json(data)
         return
     typer.echo(
         f"Queued {result.events} events since {data['since']} for {endpoint_id}: "
