@@ -303,20 +303,18 @@ async def render_all(
     operator_seqs = {a.proposed_by_seq for a in rows} | {
         a.decided_by_seq for a in rows if a.decided_by_seq is not None
     }
-    customers = dict(
-        (
-            await session.execute(
-                select(Customer.seq, Customer.id).where(Customer.seq.in_(customer_seqs))
-            )
-        ).tuples()
-    )
-    emails = dict(
-        (
-            await session.execute(
-                select(Operator.seq, Operator.email).where(Operator.seq.in_(operator_seqs))
-            )
-        ).tuples()
-    )
+    customers = {
+        row.seq: row.id
+        for row in await session.execute(
+            select(Customer.seq, Customer.id).where(Customer.seq.in_(customer_seqs))
+        )
+    }
+    emails = {
+        row.seq: row.email
+        for row in await session.execute(
+            select(Operator.seq, Operator.email).where(Operator.seq.in_(operator_seqs))
+        )
+    }
     return [
         {
             "id": a.id,
