@@ -93,6 +93,7 @@ def test_four_eyes_from_the_cli_and_the_audit_list(operators: None) -> None:
 
     first = mtx("withdrawals", "approve", big["id"], "--operator", ANN)
     twice = mtx_fails("withdrawals", "approve", big["id"], "--operator", ANN)
+    [waiting] = mtx("withdrawals", "list")["withdrawals"]
     second = mtx("withdrawals", "approve", big["id"], "--operator", BEN)
     entries = mtx("audit", "list", "--target", big["id"])["entries"]
     everything = mtx("audit", "list")["entries"]
@@ -100,6 +101,7 @@ def test_four_eyes_from_the_cli_and_the_audit_list(operators: None) -> None:
 
     assert (first["status"], first["approvals"], first["approvals_required"]) == ("pending", 1, 2)
     assert first["approved_by"] == [ANN]
+    assert (waiting["id"], waiting["approvals"], waiting["approvals_required"]) == (big["id"], 1, 2)
     assert twice.startswith("error: Withdrawal ")
     assert "needs a second operator" in twice
     assert (second["status"], second["approvals"], second["approved_by"]) == (

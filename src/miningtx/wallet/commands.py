@@ -111,17 +111,31 @@ def withdrawals_list(
     ] = WithdrawalStatus.PENDING,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show withdrawals in one status (default: those awaiting review), oldest first."""
+    """Show withdrawals in one status (default: those awaiting review), oldest first, with
+    their approvals ("1 of 2" above the four-eyes threshold)."""
+    settings = get_settings()
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with db.read() as session:
-            return [_withdrawal_dict(w) for w in await wallet_repo.list_for_review(session, status)]
+            found = await wallet_repo.list_for_review(session, status)
+            approvers = await wallet_repo.approvers(session, [w.seq for w in found])
+            return [
+                _withdrawal_dict(w)
+                | {
+                    "approvals": len(approvers[w.seq]),
+                    "approvals_required": wallet.approvals_required(
+                        w, settings.withdrawal_four_eyes_above
+                    ),
+                    "approved_by": approvers[w.seq],
+                }
+                for w in found
+            ]
 
     rows = run(work)
     if as_json:
         emit_json({"withdrawals": rows})
         return
-    table = Table("id", "status", "amount", "fee", "network", "address", "requested")
+    table = Table("id", "status", "amount", "fee", "network", "address", "requested", "approvals")
     for r in rows:
         table.add_row(
             r["id"],
@@ -131,6 +145,7 @@ def withdrawals_list(
             r["network"],
             r["address"],
             r["requested_at"],
+            f"{r['approvals']} of {r['approvals_required']}",
         )
     out.print(table)
 

@@ -417,7 +417,9 @@ async def approve_withdrawal(
     earlier = await repository.approver_seqs(session, locked.seq)
     if operator.seq in earlier:
         raise audit.same_operator(
-            f"Withdrawal {locked.id} is above {format_amount(four_eyes_above or 0)} USDT and"
+            f"Withdrawal {locked.id} is above {format_amount(four_eyes_above)} USDT and"
+            if four_eyes_above is not None
+            else f"Withdrawal {locked.id} already has your approval; it"
         )
     try:
         async with session.begin_nested():
