@@ -74,6 +74,8 @@ async def test_a_big_withdrawal_needs_two_operators_in_the_console(console: Cons
     assert first.status_code == 303
     assert "1 of 2 approvals" in shown.text
     assert f"(by {ann.email})" in shown.text
+    assert "You approved it; a second operator must approve it too." in shown.text
+    assert "Approve withdrawal" not in shown.text
     assert after_first == "pending"
     assert "1 of 2 approvals" in queue.text
     assert twice.status_code == 409
