@@ -160,12 +160,17 @@ async def seed(db: Database, settings: Settings) -> Seeded:
             now,
             reference=new_id("fund"),
         )
-        await mining.set_capacity(session, 10_000_000)
+        await mining.set_capacity(session, 10_000_000, operator=None, now=now)
         customer = await dashboard.sign_up(
             session, email="pages@example.com", username="pages", password=PASSWORD, now=now
         )
         operator = await dashboard.create_operator(
-            session, email="ops@example.com", role="admin", password=PASSWORD, now=now
+            session,
+            email="ops@example.com",
+            role="admin",
+            password=PASSWORD,
+            now=now,
+            created_by=None,
         )
     for start in range(0, DEPOSITS, SEED_BATCH):
         async with db.write() as session:

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 
+from miningtx.audit.refs import OperatorRef
 from miningtx.config import Settings
 from miningtx.customers import service as customers
 from miningtx.kit.clock import utcnow
-from miningtx.kit.db import Database
+from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import new_id
 from miningtx.kit.money import parse_amount
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform, customer_available
 from miningtx.mining import service as mining
-from miningtx.models import Activation, Customer, TransferDirection, TransferKind
+from miningtx.models import (
+    Activation,
+    Customer,
+    Operator,
+    OperatorRole,
+    TransferDirection,
+    TransferKind,
+    Withdrawal,
+)
 from miningtx.wallet import service as wallet
 
 
@@ -79,7 +90,23 @@ async def fund_pool(db: Database, pool: str, amount: str, network: str = "bsc") 
 
 async def set_capacity(db: Database, ths: int) -> None:
     async with db.write() as session:
-        await mining.set_capacity(session, ths * 1000)
+        await mining.set_capacity(session, ths * 1000, operator=None, now=utcnow())
+
+
+async def make_operator_ref(db: Database, email: str | None = None) -> OperatorRef:
+    """An operator row (no usable password: the console tests use their own factory), as
+    the services take it. Its email is unique unless given."""
+    async with db.write() as session:
+        operator = Operator(
+            id=new_id("op"),
+            email=email or f"op{uuid.uuid4().hex[:10]}@example.com",
+            role=OperatorRole.ADMIN,
+            password_hash="not-a-password-hash",
+            created_at=utcnow(),
+        )
+        session.add(operator)
+        await session.flush()
+        return OperatorRef(operator.seq, operator.id, operator.email)
 
 
 async def open_for_business(
@@ -145,3 +172,56 @@ def simulate_all(_network: str) -> bool:
 def simulate_none(_network: str) -> bool:
     """`approve_withdrawal(simulates=...)`: no network is simulated; the signer must send."""
     return False
+
+
+#: The operator the suite's service-level decisions are taken by (made on first use).
+SUITE_OPERATOR_EMAIL = "ops@suite.example"
+
+
+async def suite_operator(session: WriteSession) -> OperatorRef:
+    """The suite's operator as the services take it, created in `session` if missing (a
+    concurrent first use may create it first: the unique email refuses ours, we take theirs)."""
+    query = select(Operator).where(Operator.email == SUITE_OPERATOR_EMAIL)
+    operator = await session.scalar(query)
+    if operator is None:
+        try:
+            async with session.begin_nested():
+                operator = Operator(
+                    id=new_id("op"),
+                    email=SUITE_OPERATOR_EMAIL,
+                    role=OperatorRole.ADMIN,
+                    password_hash="not-a-password-hash",
+                    created_at=utcnow(),
+                )
+                session.add(operator)
+        except IntegrityError:
+            operator = (await session.execute(query)).scalar_one()
+    return OperatorRef(operator.seq, operator.id, operator.email)
+
+
+async def approve_withdrawal(
+    session: WriteSession,
+    withdrawal_id: str,
+    now: datetime,
+    *,
+    simulates: Callable[[str], bool],
+    four_eyes_above: int | None = None,
+) -> Withdrawal:
+    """`wallet.approve_withdrawal` by the suite's operator (four eyes off unless given)."""
+    return await wallet.approve_withdrawal(
+        session,
+        withdrawal_id,
+        now,
+        operator=await suite_operator(session),
+        simulates=simulates,
+        four_eyes_above=four_eyes_above,
+    )
+
+
+async def reject_withdrawal(
+    session: WriteSession, withdrawal_id: str, now: datetime, reason: str | None = None
+) -> Withdrawal:
+    """`wallet.reject_withdrawal` by the suite's operator."""
+    return await wallet.reject_withdrawal(
+        session, withdrawal_id, now, reason, operator=await suite_operator(session)
+    )

@@ -149,7 +149,7 @@ def test_live_mode_refuses_sandbox_only_commands(
     key = mtx("keys", "create", "--customer", customer["id"])
 
     assert key["key"].startswith("mtx_live_")
-    assert "live mode" in mtx_fails("pools", "fund", "rewards", "--amount", "100")
+    assert "Live mode funds pools only" in mtx_fails("pools", "fund", "rewards", "--amount", "100")
     assert "sandbox" in mtx_fails("demo")
 
 

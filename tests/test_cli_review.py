@@ -7,6 +7,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from miningtx.cli import app as cli
 from tests.operator_cli import api, mtx, mtx_fails, runner
 
@@ -18,6 +20,13 @@ KYC = {
     "document_number": "TK1234567",
 }
 ADDRESS = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8"
+#: The operator every decision below is taken by (`--operator`).
+OPS = "ops@example.com"
+
+
+@pytest.fixture(autouse=True)
+def operator_account(sqlite_env: Path) -> None:
+    mtx("operators", "create", "--email", OPS, "--role", "reviewer")
 
 
 def call(key: str, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
@@ -41,7 +50,7 @@ def verified_customer(name: str, deposit: str) -> tuple[str, str]:
     customer_id, key = new_customer(name)
     call(key, "POST", "/v1/test_helpers/deposits", {"network": "bsc", "amount": deposit})
     call(key, "POST", "/v1/account/kyc", KYC)
-    mtx("kyc", "approve", customer_id)
+    mtx("kyc", "approve", customer_id, "--operator", OPS)
     return customer_id, key
 
 
@@ -52,11 +61,11 @@ def test_kyc_approval_pays_the_bonus_once_and_refuses_an_unfunded_budget(
     call(key, "POST", "/v1/account/kyc", KYC)
 
     pending = mtx("kyc", "list")["pending"]
-    unfunded = mtx_fails("kyc", "approve", customer_id)
+    unfunded = mtx_fails("kyc", "approve", customer_id, "--operator", OPS)
     still_pending = call(key, "GET", "/v1/account")["kyc_status"]
     mtx("pools", "fund", "bonus", "--amount", "25.00")
-    approved = mtx("kyc", "approve", customer_id)
-    again = mtx("kyc", "approve", customer_id)
+    approved = mtx("kyc", "approve", customer_id, "--operator", OPS)
+    again = mtx("kyc", "approve", customer_id, "--operator", OPS)
 
     assert [p["id"] for p in pending] == [customer_id]
     assert pending[0]["kyc_details"]["country"] == "JP"
@@ -68,15 +77,17 @@ def test_kyc_approval_pays_the_bonus_once_and_refuses_an_unfunded_budget(
     assert call(key, "GET", "/v1/balance")["available"] == "10.00"
     assert mtx("kyc", "list")["pending"] == []
     assert mtx("solvency")["pools"]["bonus_budget"] == "15.00"
-    assert "error:" in mtx_fails("kyc", "reject", customer_id)
-    assert "error:" in mtx_fails("kyc", "approve", "usr_missing")
+    assert "error:" in mtx_fails("kyc", "reject", customer_id, "--operator", OPS)
+    assert "error:" in mtx_fails("kyc", "approve", "usr_missing", "--operator", OPS)
 
 
 def test_kyc_rejection_lets_the_customer_submit_again(sqlite_env: Path) -> None:
     customer_id, key = new_customer("hal")
     call(key, "POST", "/v1/account/kyc", KYC)
 
-    rejected = mtx("kyc", "reject", customer_id, "--reason", "document unreadable")
+    rejected = mtx(
+        "kyc", "reject", customer_id, "--reason", "document unreadable", "--operator", OPS
+    )
     resubmitted = call(key, "POST", "/v1/account/kyc", KYC)
 
     assert rejected["kyc_status"] == "rejected"
@@ -92,8 +103,16 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     queue = mtx("withdrawals", "list")["withdrawals"]
     table = runner.invoke(cli, ["withdrawals", "list"])
     held = call(key, "GET", "/v1/balance")
-    approved = mtx("withdrawals", "approve", first["id"])
-    rejected = mtx("withdrawals", "reject", second["id"], "--reason", "address on a blocklist")
+    approved = mtx("withdrawals", "approve", first["id"], "--operator", OPS)
+    rejected = mtx(
+        "withdrawals",
+        "reject",
+        second["id"],
+        "--reason",
+        "address on a blocklist",
+        "--operator",
+        OPS,
+    )
     after = call(key, "GET", "/v1/balance")
     report = mtx("solvency")
 
@@ -125,8 +144,8 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     assert report["earnings"]["fees"] == "1.00"
     # 1000.00 deposited and 10.00 funded on bsc, 299.00 sent from it.
     assert report["assets"] == {"bsc": "711.00", "polygon": "0.00"}
-    assert "error:" in mtx_fails("withdrawals", "approve", second["id"])
-    assert "error:" in mtx_fails("withdrawals", "reject", "wd_missing")
+    assert "error:" in mtx_fails("withdrawals", "approve", second["id"], "--operator", OPS)
+    assert "error:" in mtx_fails("withdrawals", "reject", "wd_missing", "--operator", OPS)
 
 
 def test_staking_plans_are_operator_settings(sqlite_env: Path) -> None:
@@ -188,6 +207,7 @@ def test_solvency_reports_liabilities_assets_and_coverage(sqlite_env: Path) -> N
         "staking_pool": "5800.00",
         "bonus_budget": "0.00",
         "partner_budget": "0.00",
+        "adjustment_budget": "0.00",
     }
     assert report["earnings"] == {"sales": "2600.00", "fees": "0.00"}
     assert (report["ok"], report["problems"]) == (True, [])

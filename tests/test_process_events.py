@@ -16,9 +16,11 @@ import pytest
 from standardwebhooks.webhooks import Webhook
 
 from miningtx.customers import kyc
+from miningtx.kit.clock import utcnow
 from miningtx.mining import service as mining
 from miningtx.wallet import service as wallet
 from miningtx.webhooks.events import EVENT_TYPES
+from tests import factories
 from tests.factories import fund_pool, make_customer, open_for_business, simulate_all, simulate_none
 from tests.servers import MTX, Server, seeding, serve, server_environment, stop
 from tests.wallet.factories import ADDRESS
@@ -87,7 +89,9 @@ async def test_every_event_type_reaches_a_real_receiver_verified(
         await fund_pool(seed.db, "bonus", "100.00")
         async with seed.db.write() as session:
             # A two-day contract, so one test sees it expire.
-            await mining.update_contract(session, "starter", duration_days=2)
+            await mining.update_contract(
+                session, "starter", duration_days=2, operator=None, now=utcnow()
+            )
         alice = await make_customer(seed.db, seed.settings)
         async with seed.db.write() as session:
             await kyc.submit_kyc(
@@ -111,7 +115,9 @@ async def test_every_event_type_reaches_a_real_receiver_verified(
                 )
                 await post(api, "/v1/test_helpers/deposits", {"network": "bsc", "amount": "5000"})
                 async with seed.db.write() as session:
-                    await kyc.approve_kyc(session, alice.id, await seed.db.clock.sync(session))
+                    await kyc.approve_kyc(
+                        session, alice.id, await seed.db.clock.sync(session), operator=None
+                    )
                 await post(api, "/v1/contracts/activate", {"contract_id": "starter"})
                 await post(api, "/v1/staking/stakes", {"amount": "100.00", "days": 30})
                 sent = await post(
@@ -126,10 +132,10 @@ async def test_every_event_type_reaches_a_real_receiver_verified(
                 )
                 async with seed.db.write() as session:
                     now = await seed.db.clock.sync(session)
-                    await wallet.approve_withdrawal(
+                    await factories.approve_withdrawal(
                         session, sent["id"], now, simulates=simulate_all
                     )
-                    await wallet.approve_withdrawal(
+                    await factories.approve_withdrawal(
                         session, lost["id"], now, simulates=simulate_none
                     )
                     await wallet.fail_withdrawal(session, lost["id"], "node refused it", now)

@@ -26,6 +26,9 @@ DOMAINS = (
     "partners",
     "webhooks",
     "solvency",
+    "audit",
+    "pools",
+    "adjustments",
     "dashboard",
 )
 #: Packages below or beside the domains that must not reach up into a process module.
@@ -236,5 +239,17 @@ def test_no_miningtx_import_inside_a_function() -> None:
         f"{imp.source}:{imp.line} imports {imp.target}"
         for imp in all_imports()
         if imp.in_function and imp.source not in LAZY_IMPORTS_ALLOWED
+    ]
+    assert wrong == []
+
+
+def test_the_audit_package_imports_no_other_domain() -> None:
+    """Every domain records to the audit log, so it may depend on no domain itself."""
+    wrong = [
+        f"{imp.source}:{imp.line} imports {imp.target}"
+        for imp in all_imports()
+        if in_package(imp.source, ("audit",))
+        and in_package(imp.target, DOMAINS)
+        and not in_package(imp.target, ("audit",))
     ]
     assert wrong == []

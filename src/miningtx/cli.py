@@ -17,6 +17,8 @@ from typing import Annotated
 
 import typer
 
+from miningtx.adjustments.commands import adjustments_app
+from miningtx.audit.commands import audit_app
 from miningtx.config import Settings, get_settings
 from miningtx.customers.commands import customers_app, keys_app, kyc_app
 from miningtx.dashboard.commands import operators_app
@@ -25,8 +27,9 @@ from miningtx.kit.db import Database
 from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.migrate import upgrade
-from miningtx.ledger.commands import ledger_app, pools_app
+from miningtx.ledger.commands import ledger_app
 from miningtx.mining.commands import capacity_app, catalog_app, rewards_app
+from miningtx.pools.commands import pools_app
 from miningtx.solvency.commands import solvency
 from miningtx.staking.commands import staking_app
 from miningtx.wallet.chain import ChainError, verify_live_chains
@@ -48,6 +51,8 @@ for sub, name in (
     (rewards_app, "rewards"),
     (webhooks_app, "webhooks"),
     (operators_app, "operators"),
+    (adjustments_app, "adjustments"),
+    (audit_app, "audit"),
     (signer_app, "signer"),
 ):
     app.add_typer(sub, name=name)

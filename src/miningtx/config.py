@@ -74,6 +74,16 @@ def _usdt_setting(value: object, info: ValidationInfo) -> int:
 UsdtSetting = Annotated[int, BeforeValidator(_usdt_setting)]
 
 
+def _optional_usdt_setting(value: object, info: ValidationInfo) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return _usdt_setting(value, info)
+
+
+#: A money setting that may be unset (empty or absent: None, the feature is off).
+OptionalUsdtSetting = Annotated[int | None, BeforeValidator(_optional_usdt_setting)]
+
+
 class NetworkSettings(BaseModel):
     """One network's MTX_CHAIN_<NETWORK>_* settings; `min_deposit` applies with or without
     a node (the sandbox's simulated network credits by it too)."""
@@ -165,6 +175,10 @@ class Settings(BaseSettings):
     #: variables are USDT strings such as 20.00).
     withdrawal_min: UsdtSetting = 20 * UNITS_PER_USDT
     withdrawal_fee: UsdtSetting = 1 * UNITS_PER_USDT
+    # AUDIT (issue 13, four-eyes):
+    #: Withdrawals whose amount is above this need approvals by two different operators
+    #: (MTX_WITHDRAWAL_FOUR_EYES_ABOVE, USDT; unset: one approval sends it).
+    withdrawal_four_eyes_above: OptionalUsdtSetting = None
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
     #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).

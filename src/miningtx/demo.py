@@ -67,7 +67,7 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
                 await ledger.fund_pool(
                     session, pool, "bsc", usdt * UNITS_PER_USDT, now, reference=new_id("fund")
                 )
-            await mining.set_capacity(session, CAPACITY_MTHS)
+            await mining.set_capacity(session, CAPACITY_MTHS, operator=None, now=now)
             customer = await customers.create_customer(
                 session, email=DEMO_EMAIL, username=DEMO_USERNAME, now=now
             )
@@ -81,7 +81,7 @@ async def seed_demo(db: Database, settings: Settings) -> DemoResult:
             )
             # Verified, so the demo customer can try withdrawals; approval pays the bonus.
             await kyc.submit_kyc(session, customer.seq, now=now, **DEMO_KYC)
-            await kyc.approve_kyc(session, customer.id, now)
+            await kyc.approve_kyc(session, customer.id, now, operator=None)
         _, secret = await customers.create_api_key(
             session, customer, prefix=settings.key_prefix, now=now, name="demo"
         )

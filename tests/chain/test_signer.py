@@ -14,10 +14,10 @@ from miningtx.kit.clock import utcnow
 from miningtx.ledger.accounts import Platform as Accounts
 from miningtx.ledger.accounts import customer_available, treasury
 from miningtx.models import ChainTransaction, Event, Withdrawal
-from miningtx.wallet import service as wallet
 from miningtx.wallet.keys import hot_wallet_address
 from miningtx.wallet.reconcile import reconcile
 from miningtx.wallet.signer import Keys
+from tests import factories
 from tests.chain.anvil import Chain, units
 from tests.chain.platform import CONFIRMATIONS, Platform, running_platform
 from tests.conftest import TEST_MNEMONIC, TEST_XPUB
@@ -62,7 +62,9 @@ async def approved_withdrawal(
     assert answer.status_code == 200, answer.text
     withdrawal_id: str = answer.json()["id"]
     async with platform.db.write() as session:
-        await wallet.approve_withdrawal(session, withdrawal_id, utcnow(), simulates=simulate_none)
+        await factories.approve_withdrawal(
+            session, withdrawal_id, utcnow(), simulates=simulate_none
+        )
     return withdrawal_id
 
 

@@ -40,12 +40,12 @@ async def submit(env: Env, who: CustomerWithKey, body: dict[str, Any] = KYC) -> 
 
 async def approve(env: Env, customer_id: str) -> kyc.KycDecision:
     async with env.db.write() as session:
-        return await kyc.approve_kyc(session, customer_id, utcnow())
+        return await kyc.approve_kyc(session, customer_id, utcnow(), operator=None)
 
 
 async def reject(env: Env, customer_id: str, reason: str | None = None) -> Customer:
     async with env.db.write() as session:
-        return await kyc.reject_kyc(session, customer_id, utcnow(), reason)
+        return await kyc.reject_kyc(session, customer_id, utcnow(), reason, operator=None)
 
 
 async def stored(env: Env, customer_id: str) -> Customer:
@@ -243,7 +243,7 @@ async def test_a_short_bonus_budget_refuses_approval_and_nothing_moves(env: Env)
     # Even a caller that swallows the refusal and commits keeps the KYC pending.
     async with env.db.write() as session:
         with pytest.raises(ApiError) as short:
-            await kyc.approve_kyc(session, alice.id, utcnow())
+            await kyc.approve_kyc(session, alice.id, utcnow(), operator=None)
     customer = await stored(env, alice.id)
     before_funding = await balances(env.db, *codes)
 

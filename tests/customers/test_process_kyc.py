@@ -14,7 +14,13 @@ from miningtx.kit.clock import utcnow
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import LedgerTransfer
-from tests.factories import fund_pool, invariant_problems, make_customer
+from tests.factories import (
+    SUITE_OPERATOR_EMAIL,
+    fund_pool,
+    invariant_problems,
+    make_customer,
+    make_operator_ref,
+)
 from tests.servers import MTX, seeding, server_environment
 
 pytestmark = pytest.mark.slow
@@ -28,6 +34,8 @@ async def approve_in_a_process(customer_id: str, environment: dict[str, str]) ->
         "kyc",
         "approve",
         customer_id,
+        "--operator",
+        SUITE_OPERATOR_EMAIL,
         "--json",
         env=environment,
         stdout=asyncio.subprocess.PIPE,
@@ -45,6 +53,7 @@ async def test_concurrent_approvals_in_separate_processes_pay_one_bonus(
     async with seeding(database_url) as seed:
         await fund_pool(seed.db, "bonus", "100.00")
         customer = await make_customer(seed.db, seed.settings)
+        await make_operator_ref(seed.db, SUITE_OPERATOR_EMAIL)
         async with seed.db.write() as session:
             await kyc.submit_kyc(
                 session,

@@ -61,6 +61,6 @@ async def make_operator(
     email = f"op{uuid.uuid4().hex[:10]}@example.com"
     async with db.write() as session:
         operator = await service.create_operator(
-            session, email=email, role=role, password=password, now=utcnow()
+            session, email=email, role=role, password=password, now=utcnow(), created_by=None
         )
         return WebOperator(operator.id, operator.seq, operator.email, operator.role, password)

@@ -12,6 +12,7 @@ from miningtx.kit.clock import utcnow
 from miningtx.kit.ids import new_id
 from miningtx.models import Event, WebhookDelivery, WebhookEndpoint, WebhookSubscription
 from miningtx.wallet import service as wallet
+from tests import factories
 from tests.conftest import Env
 from tests.factories import fund_pool, make_customer, open_for_business, simulate_all, simulate_none
 from tests.wallet.factories import ADDRESS, operator, verified_customer, withdraw
@@ -79,7 +80,7 @@ async def test_kyc_approval_emits_kyc_verified_once(env: Env) -> None:
 
     for _ in range(2):
         async with env.db.write() as session:
-            await kyc.approve_kyc(session, alice.id, utcnow())
+            await kyc.approve_kyc(session, alice.id, utcnow(), operator=None)
 
     assert await only_event(env, alice.seq, "kyc.verified") == {
         "customer": alice.id,
@@ -94,11 +95,12 @@ async def test_processed_and_failed_withdrawals_emit_their_events(env: Env) -> N
     lost = await withdraw(env, alice, "50.00", "polygon")
 
     await operator(
-        env.db, lambda s: wallet.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_all)
+        env.db,
+        lambda s: factories.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_all),
     )
     await operator(
         env.db,
-        lambda s: wallet.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
+        lambda s: factories.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
     )
     await operator(
         env.db, lambda s: wallet.fail_withdrawal(s, lost["id"], "node rejected it", utcnow())

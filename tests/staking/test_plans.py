@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 import pytest
 from sqlalchemy import delete
 
+from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.models import StakingPlan
@@ -49,7 +50,7 @@ async def test_operator_adds_and_removes_a_plan_point(env: Env) -> None:
     alice = await make_customer(env.db, env.settings, deposit="2000.00")
 
     async with env.db.write() as session:
-        added = await staking.set_plan(session, 90, 2_501_234)
+        added = await staking.set_plan(session, 90, 2_501_234, operator=None, now=utcnow())
     with_point = (await env.client.get(PLANS, headers=alice.auth)).json()["plans"]
     # 60 days sits halfway between 30 (60%) and 90 (250.1234%): 155.0617 truncated.
     between = await stake(env, alice, "1000.00", 60)
@@ -64,7 +65,7 @@ async def test_operator_adds_and_removes_a_plan_point(env: Env) -> None:
     assert (between["roi_percent"], between["payout"]) == ("155.0617", "2550.617")
 
     async with env.db.write() as session:
-        await staking.remove_plan(session, 90)
+        await staking.remove_plan(session, 90, operator=None, now=utcnow())
     # Back on the 30->180 line: 60 + 360 x 30 / 150 = 132.
     after = await stake(env, alice, "1000.00", 60)
 
@@ -85,8 +86,10 @@ async def test_stakes_keep_the_terms_they_were_created_with(env: Env) -> None:
     created = await stake(env, alice, "1000.00", 180)
 
     async with env.db.write() as session:
-        await staking.set_plan(session, 180, 5_000_000)
-        terms = await staking.set_terms(session, min_amount=1_500_000_000)
+        await staking.set_plan(session, 180, 5_000_000, operator=None, now=utcnow())
+        terms = await staking.set_terms(
+            session, min_amount=1_500_000_000, operator=None, now=utcnow()
+        )
     assert (terms.min_amount, terms.max_amount) == (1_500_000_000, 50_000_000_000)
 
     shown = (await env.client.get(f"{STAKES}/{created['id']}", headers=alice.auth)).json()
@@ -115,16 +118,16 @@ async def test_stakes_keep_the_terms_they_were_created_with(env: Env) -> None:
 
 async def test_operator_changes_are_checked(env: Env) -> None:
     changes: list[Change] = [
-        lambda s: staking.set_terms(s, min_amount=60_000_000_000),
-        lambda s: staking.set_terms(s, max_amount=50_000_000),
-        lambda s: staking.set_terms(s, min_amount=0),
-        lambda s: staking.set_terms(s, max_amount=-1),
-        lambda s: staking.set_plan(s, 29, 500_000),
-        lambda s: staking.set_plan(s, 366, 500_000),
-        lambda s: staking.set_plan(s, 90, -1),
-        lambda s: staking.remove_plan(s, 30),
-        lambda s: staking.remove_plan(s, 365),
-        lambda s: staking.remove_plan(s, 90),
+        lambda s: staking.set_terms(s, min_amount=60_000_000_000, operator=None, now=utcnow()),
+        lambda s: staking.set_terms(s, max_amount=50_000_000, operator=None, now=utcnow()),
+        lambda s: staking.set_terms(s, min_amount=0, operator=None, now=utcnow()),
+        lambda s: staking.set_terms(s, max_amount=-1, operator=None, now=utcnow()),
+        lambda s: staking.set_plan(s, 29, 500_000, operator=None, now=utcnow()),
+        lambda s: staking.set_plan(s, 366, 500_000, operator=None, now=utcnow()),
+        lambda s: staking.set_plan(s, 90, -1, operator=None, now=utcnow()),
+        lambda s: staking.remove_plan(s, 30, operator=None, now=utcnow()),
+        lambda s: staking.remove_plan(s, 365, operator=None, now=utcnow()),
+        lambda s: staking.remove_plan(s, 90, operator=None, now=utcnow()),
     ]
     refusals: list[tuple[int, str, str | None]] = []
 
@@ -146,8 +149,10 @@ async def test_operator_changes_are_checked(env: Env) -> None:
         (404, "resource_missing", "days"),
     ]
     async with env.db.write() as session:
-        terms = await staking.set_terms(session, min_amount=200_000_000, max_amount=200_000_000)
-        zero = await staking.set_plan(session, 45, 0)
+        terms = await staking.set_terms(
+            session, min_amount=200_000_000, max_amount=200_000_000, operator=None, now=utcnow()
+        )
+        zero = await staking.set_plan(session, 45, 0, operator=None, now=utcnow())
     assert (terms.min_amount, terms.max_amount) == (200_000_000, 200_000_000)
     assert (zero.days, zero.roi_e4) == (45, 0)
     alice = await make_customer(env.db, env.settings)
@@ -166,7 +171,7 @@ async def test_operator_changes_are_checked(env: Env) -> None:
 async def test_a_zero_roi_stake_reserves_nothing(env: Env) -> None:
     alice = await make_customer(env.db, env.settings, deposit="100.00")
     async with env.db.write() as session:
-        await staking.set_plan(session, 30, 0)
+        await staking.set_plan(session, 30, 0, operator=None, now=utcnow())
 
     created = await stake(env, alice, "100.00", 30)  # nothing funded in the staking pool
 

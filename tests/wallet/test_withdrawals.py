@@ -14,6 +14,7 @@ from miningtx.kit.errors import ApiError
 from miningtx.ledger.accounts import Platform, customer_available, treasury
 from miningtx.models import Withdrawal
 from miningtx.wallet import repository, service
+from tests import factories
 from tests.conftest import Env
 from tests.factories import balances, invariant_problems, make_customer, simulate_all, simulate_none
 from tests.wallet.factories import (
@@ -192,7 +193,8 @@ async def test_reject_refunds_the_whole_amount(env: Env) -> None:
     wd = await withdraw(env, hank, "200.00")
 
     rejected = await operator(
-        env.db, lambda s: service.reject_withdrawal(s, wd["id"], utcnow(), "address on a blocklist")
+        env.db,
+        lambda s: factories.reject_withdrawal(s, wd["id"], utcnow(), "address on a blocklist"),
     )
 
     assert (rejected.status, rejected.failure_reason) == ("rejected", "address on a blocklist")
@@ -201,7 +203,7 @@ async def test_reject_refunds_the_whole_amount(env: Env) -> None:
     assert (fetched["status"], fetched["failure_reason"]) == ("rejected", "address on a blocklist")
     assert (await cancel(env, hank, wd["id"])).status_code == 409
     with pytest.raises(ApiError) as again:
-        await operator(env.db, lambda s: service.reject_withdrawal(s, wd["id"], utcnow()))
+        await operator(env.db, lambda s: factories.reject_withdrawal(s, wd["id"], utcnow()))
     assert (again.value.status, again.value.code) == (409, "conflict")
     assert "rejected" in again.value.message
     assert await balances(env.db, Platform.PENDING_WITHDRAWALS, Platform.FEES) == {
@@ -218,7 +220,8 @@ async def test_approve_on_the_simulated_chain_processes_and_settles(env: Env, ne
     before = await balances(env.db, treasury(network))
 
     processed = await operator(
-        env.db, lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all)
+        env.db,
+        lambda s: factories.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all),
     )
 
     assert processed.status == "processed"
@@ -248,7 +251,7 @@ async def test_approve_on_the_simulated_chain_processes_and_settles(env: Env, ne
     with pytest.raises(ApiError) as twice:
         await operator(
             env.db,
-            lambda s: service.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all),
+            lambda s: factories.approve_withdrawal(s, wd["id"], utcnow(), simulates=simulate_all),
         )
     assert twice.value.status == 409
     assert await invariant_problems(env.db) == []
@@ -262,7 +265,7 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
 
     approved = await operator(
         env.db,
-        lambda s: service.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_none),
+        lambda s: factories.approve_withdrawal(s, sent["id"], utcnow(), simulates=simulate_none),
     )
     assert approved.status == "approved"
     assert (await cancel(env, jack, sent["id"])).status_code == 409
@@ -283,7 +286,7 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
 
     await operator(
         env.db,
-        lambda s: service.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
+        lambda s: factories.approve_withdrawal(s, lost["id"], utcnow(), simulates=simulate_none),
     )
     failed = await operator(
         env.db, lambda s: service.fail_withdrawal(s, lost["id"], "nonce too low", utcnow())
@@ -308,8 +311,8 @@ async def test_step_by_step_payout_and_failure_refund(env: Env) -> None:
 
 async def test_operator_steps_on_unknown_ids_are_404(env: Env) -> None:
     steps = [
-        lambda s: service.approve_withdrawal(s, "wd_missing", utcnow(), simulates=simulate_all),
-        lambda s: service.reject_withdrawal(s, "wd_missing", utcnow()),
+        lambda s: factories.approve_withdrawal(s, "wd_missing", utcnow(), simulates=simulate_all),
+        lambda s: factories.reject_withdrawal(s, "wd_missing", utcnow()),
         lambda s: service.mark_broadcast(s, "wd_missing", "0x" + "0" * 64, utcnow()),
         lambda s: service.settle_withdrawal(s, "wd_missing", utcnow()),
         lambda s: service.fail_withdrawal(s, "wd_missing", "gone", utcnow()),
@@ -408,12 +411,12 @@ async def test_racing_cancel_reject_and_approve_refund_at_most_once(env: Env) ->
             refusals.append(response.status_code)
 
     async def reject(withdrawal_id: str) -> None:
-        await decide("reject", lambda s: service.reject_withdrawal(s, withdrawal_id, utcnow()))
+        await decide("reject", lambda s: factories.reject_withdrawal(s, withdrawal_id, utcnow()))
 
     async def approve(withdrawal_id: str) -> None:
         await decide(
             "approve",
-            lambda s: service.approve_withdrawal(
+            lambda s: factories.approve_withdrawal(
                 s, withdrawal_id, utcnow(), simulates=simulate_all
             ),
         )

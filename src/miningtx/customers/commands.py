@@ -7,6 +7,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from miningtx.audit import service as audit
+from miningtx.audit.commands import OperatorOpt, required_operator
 from miningtx.config import get_settings
 from miningtx.customers import kyc
 from miningtx.customers import repository as customers_repo
@@ -143,13 +145,21 @@ def kyc_list(as_json: JsonOpt = False) -> None:
 @kyc_app.command("approve")
 def kyc_approve(
     customer_id: Annotated[str, typer.Argument(help="Customer id (usr_...).")],
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Verify a pending KYC and pay the 10 USDT welcome bonus from the bonus budget (once)."""
+    """Verify a pending KYC and pay the 10 USDT welcome bonus from the bonus budget (once).
+    --operator is required."""
+    email = required_operator(operator)
 
     async def work(db: Database) -> KycDecision:
         async with db.write() as session:
-            return await kyc.approve_kyc(session, customer_id, await db.clock.sync(session))
+            return await kyc.approve_kyc(
+                session,
+                customer_id,
+                await db.clock.sync(session),
+                operator=await audit.operator_by_email(session, email),
+            )
 
     decision = run(work)
     text = (
@@ -169,13 +179,21 @@ def kyc_approve(
 def kyc_reject(
     customer_id: Annotated[str, typer.Argument(help="Customer id (usr_...).")],
     reason: Annotated[str | None, typer.Option(help="Shown to the customer.")] = None,
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reject a pending KYC; the customer may submit again."""
+    """Reject a pending KYC (--operator required); the customer may submit again."""
+    email = required_operator(operator)
 
     async def work(db: Database) -> Customer:
         async with db.write() as session:
-            return await kyc.reject_kyc(session, customer_id, await db.clock.sync(session), reason)
+            return await kyc.reject_kyc(
+                session,
+                customer_id,
+                await db.clock.sync(session),
+                reason,
+                operator=await audit.operator_by_email(session, email),
+            )
 
     customer = run(work)
     emit(as_json, _kyc_dict(customer), f"{customer_id} KYC rejected.")

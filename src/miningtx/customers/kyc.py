@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from miningtx.audit import service as audit
+from miningtx.audit.refs import OperatorRef
 from miningtx.customers.service import get_customer
 from miningtx.kit.db import WriteSession
 from miningtx.kit.errors import ApiError, checked_reason, invalid
@@ -132,11 +134,15 @@ async def submit_kyc(
     return customer
 
 
-async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) -> KycDecision:
-    """Verify a pending KYC and credit the welcome bonus from the bonus budget, once.
+async def approve_kyc(
+    session: WriteSession, customer_id: str, now: datetime, *, operator: OperatorRef | None
+) -> KycDecision:
+    """Verify a pending KYC and credit the welcome bonus from the bonus budget, once;
+    `operator` (None: the platform itself, e.g. demo data) is written to the audit log.
 
-    Approving a verified customer again pays nothing. A bonus budget that cannot cover
-    the bonus raises 409 `budget_exhausted` and leaves the KYC pending: nothing moves.
+    Approving a verified customer again pays nothing and records nothing. A bonus budget
+    that cannot cover the bonus raises 409 `budget_exhausted` and leaves the KYC pending:
+    nothing moves.
     """
     customer = await get_customer(session, customer_id)
     # A savepoint: even a caller that swallows the refusal and commits cannot keep a
@@ -172,6 +178,15 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
                 now=now,
                 source_key=f"{customer.id}:kyc_verified",
             )
+            await audit.record(
+                session,
+                actor=operator,
+                action="kyc.approved",
+                target=customer.id,
+                before={"kyc_status": KycStatus.PENDING.value},
+                after={"kyc_status": KycStatus.VERIFIED.value, "bonus": format_amount(KYC_BONUS)},
+                now=now,
+            )
             return KycDecision(await _reload(session, customer.seq), True, False)
     customer = await _reload(session, customer.seq)
     if customer.kyc_status == KycStatus.VERIFIED:
@@ -180,7 +195,12 @@ async def approve_kyc(session: WriteSession, customer_id: str, now: datetime) ->
 
 
 async def reject_kyc(
-    session: WriteSession, customer_id: str, now: datetime, reason: str | None = None
+    session: WriteSession,
+    customer_id: str,
+    now: datetime,
+    reason: str | None = None,
+    *,
+    operator: OperatorRef | None,
 ) -> Customer:
     """Reject a pending KYC; the customer may then submit again."""
     reason = checked_reason(reason)
@@ -196,6 +216,15 @@ async def reject_kyc(
     customer = await _reload(session, customer.seq)
     if not won:
         raise not_pending(customer)
+    await audit.record(
+        session,
+        actor=operator,
+        action="kyc.rejected",
+        target=customer.id,
+        before={"kyc_status": KycStatus.PENDING.value},
+        after={"kyc_status": KycStatus.REJECTED.value, "reason": reason},
+        now=now,
+    )
     return customer
 
 

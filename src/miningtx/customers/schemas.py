@@ -33,6 +33,7 @@ TRANSACTION_TYPES = (
     TransferKind.STAKE_PAYOUT,
     TransferKind.BONUS,
     TransferKind.PARTNER_REWARD,
+    TransferKind.ADJUSTMENT,
 )
 # The type checker sees the enum, pydantic only these of its values (see kit/enums).
 if TYPE_CHECKING:

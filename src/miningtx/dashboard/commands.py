@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from miningtx.audit.commands import OperatorOpt, acting_operator
 from miningtx.dashboard import service
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, fail, run
@@ -30,9 +31,12 @@ def operators_create(
     password_stdin: Annotated[
         bool, typer.Option("--password-stdin", help="Read the password from standard input.")
     ] = False,
+    created_by: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Create an operator. Without --password-stdin a password is generated and shown once."""
+    """Create an operator. Without --password-stdin a password is generated and shown once.
+    Audited under --operator, the operator creating it (without it, as the first one must
+    be: as "system")."""
     if role not in service.OPERATOR_ROLES:
         fail("--role must be admin or reviewer")
     if password_stdin:
@@ -47,7 +51,12 @@ def operators_create(
     async def work(db: Database) -> Operator:
         async with db.write() as session:
             return await service.create_operator(
-                session, email=email, role=role, password=password, now=await db.clock.sync(session)
+                session,
+                email=email,
+                role=role,
+                password=password,
+                now=await db.clock.sync(session),
+                created_by=await acting_operator(session, created_by),
             )
 
     operator = run(work)

@@ -65,6 +65,8 @@ CONSOLE_NAV: tuple[tuple[str, str], ...] = (
     ("Capacity & pools", "console_capacity"),  # /console/capacity
     ("Solvency", "console_solvency"),  # /console/solvency
     ("Customers", "console_customers"),  # /console/customers
+    ("Adjustments", "console_adjustments"),  # /console/adjustments
+    ("Audit log", "console_audit"),  # /console/audit
 )
 
 

@@ -18,6 +18,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import func, or_, select, update
 
+from miningtx.audit import service as audit
+from miningtx.audit.refs import OperatorRef
 from miningtx.customers import service as customers
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
@@ -212,9 +214,17 @@ def operator_exists() -> ApiError:
 
 
 async def create_operator(
-    session: WriteSession, *, email: str, role: str, password: str, now: datetime
+    session: WriteSession,
+    *,
+    email: str,
+    role: str,
+    password: str,
+    now: datetime,
+    created_by: OperatorRef | None,
 ) -> Operator:
-    """A console account. Emails are compared without case; roles are admin or reviewer."""
+    """A console account. Emails are compared without case; roles are admin or reviewer.
+    Audited with `created_by` (None: made from the shell with no operator named, such as
+    the first one)."""
     email = email.strip().lower()
     if len(email) > 254 or not customers.EMAIL.match(email):
         raise invalid("email", "That is not a valid email address.")
@@ -232,6 +242,15 @@ async def create_operator(
     )
     session.add(operator)
     await session.flush()
+    await audit.record(
+        session,
+        actor=created_by,
+        action="operator.created",
+        target=operator.id,
+        before=None,
+        after={"email": operator.email, "role": operator.role.value},
+        now=now,
+    )
     return operator
 
 
@@ -241,7 +260,9 @@ async def reset_operator_password(
     """The operator with `email`, created if missing, with `password` (demo data)."""
     existing = await session.scalar(select(Operator).where(Operator.email == email.lower()))
     if existing is None:
-        return await create_operator(session, email=email, role=role, password=password, now=now)
+        return await create_operator(
+            session, email=email, role=role, password=password, now=now, created_by=None
+        )
     check_password_rules(password)
     existing.password_hash = await hash_password(password)
     await session.flush()

@@ -20,6 +20,7 @@ from typing import Literal
 from fastapi import Request, Response
 from sqlalchemy import delete, select, update
 
+from miningtx.audit.refs import OperatorRef
 from miningtx.config import Settings
 from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import utcnow
@@ -100,6 +101,11 @@ class OperatorPrincipal:
     @property
     def is_admin(self) -> bool:
         return self.role == OperatorRole.ADMIN
+
+    @property
+    def ref(self) -> OperatorRef:
+        """The operator the services act for and the audit log names: the session proves it."""
+        return OperatorRef(self.operator_seq, self.operator_id, self.email)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,6 +27,8 @@ class Platform(StrEnum):
     PENDING_WITHDRAWALS = "platform:pending_withdrawals"
     #: USDT the operator deposited to the funding address, not yet put into a pool.
     OPERATOR_FUNDS = "platform:operator_funds"
+    #: Funds approved manual credits to customers and receives approved debits.
+    ADJUSTMENTS = "platform:adjustments"
     TREASURY_BSC = "platform:treasury:bsc"
     TREASURY_POLYGON = "platform:treasury:polygon"
 
@@ -37,6 +39,7 @@ FUNDABLE_POOLS = {
     "staking": Platform.STAKING_POOL,
     "bonus": Platform.BONUS,
     "partners": Platform.PARTNERS,
+    "adjustments": Platform.ADJUSTMENTS,
 }
 
 #: The kind of every customer's available account.

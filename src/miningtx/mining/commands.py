@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from miningtx.audit.commands import OperatorOpt, acting_operator
 from miningtx.config import get_settings
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, amount_arg, emit, emit_json, fail, out, run
@@ -79,9 +80,11 @@ def catalog_set(
     ] = None,
     on_sale: Annotated[bool | None, typer.Option("--on-sale/--off-sale")] = None,
     create: Annotated[bool, typer.Option(help="Create the contract if it does not exist.")] = False,
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Change (or --create) a contract. Existing activations keep their terms."""
+    """Change (or --create) a contract. Existing activations keep their terms. Audited
+    under --operator (without it: as "system")."""
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.write() as session:
@@ -95,6 +98,8 @@ def catalog_set(
                 duration_days=duration_days,
                 on_sale=on_sale,
                 create=create,
+                operator=await acting_operator(session, operator),
+                now=await db.clock.sync(session),
             )
             return _contract_dict(contract)
 
@@ -115,13 +120,20 @@ def _emit_capacity(as_json: bool, fleet: Fleet) -> None:
 
 @capacity_app.command("set")
 def capacity_set(
-    ths: Annotated[str, typer.Argument(help="Fleet capacity in TH/s.")], as_json: JsonOpt = False
+    ths: Annotated[str, typer.Argument(help="Fleet capacity in TH/s.")],
+    operator: OperatorOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Declare the fleet capacity that active contracts may use."""
+    """Declare the fleet capacity that active contracts may use (audited under --operator)."""
 
     async def work(db: Database) -> Fleet:
         async with db.write() as session:
-            return await mining.set_capacity(session, parse_decimal(ths, 3))
+            return await mining.set_capacity(
+                session,
+                parse_decimal(ths, 3),
+                operator=await acting_operator(session, operator),
+                now=await db.clock.sync(session),
+            )
 
     _emit_capacity(as_json, run(work))
 

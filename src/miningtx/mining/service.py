@@ -6,12 +6,14 @@ from datetime import datetime, time
 
 from sqlalchemy import bindparam, insert, select, update
 
+from miningtx.audit import service as audit
+from miningtx.audit.refs import OperatorRef
 from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import first_reward_day
 from miningtx.kit.db import WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
-from miningtx.kit.money import format_decimal
+from miningtx.kit.money import format_amount, format_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.mining.schemas import render_activation
@@ -160,8 +162,11 @@ async def activate(
     return activation
 
 
-async def set_capacity(session: WriteSession, capacity_mths: int) -> Fleet:
-    """Declare the fleet's capacity; it may not drop below what active contracts use."""
+async def set_capacity(
+    session: WriteSession, capacity_mths: int, *, operator: OperatorRef | None, now: datetime
+) -> Fleet:
+    """Declare the fleet's capacity; it may not drop below what active contracts use
+    (audited)."""
     fleet = (
         await session.execute(select(Fleet).where(Fleet.id == 1).with_for_update())
     ).scalar_one()
@@ -172,8 +177,31 @@ async def set_capacity(session: WriteSession, capacity_mths: int) -> Fleet:
             f"Active contracts use {format_decimal(fleet.sold_mths, 3)} TH/s; "
             "capacity cannot go below that.",
         )
+    before = {"capacity_ths": format_decimal(fleet.capacity_mths, 3)}
     fleet.capacity_mths = capacity_mths
+    await session.flush()
+    await audit.record(
+        session,
+        actor=operator,
+        action="capacity.set",
+        target="fleet",
+        before=before,
+        after={"capacity_ths": format_decimal(capacity_mths, 3)},
+        now=now,
+    )
     return fleet
+
+
+def _contract_terms(contract: MiningContract) -> dict[str, object]:
+    """A contract's terms as the audit log keeps them (amounts as USDT strings)."""
+    return {
+        "name": contract.name,
+        "price": format_amount(contract.price),
+        "hash_ths": format_decimal(contract.hash_mths, 3),
+        "daily_reward": format_amount(contract.daily_reward),
+        "duration_days": contract.duration_days,
+        "on_sale": contract.on_sale,
+    }
 
 
 async def update_contract(
@@ -187,8 +215,11 @@ async def update_contract(
     duration_days: int | None = None,
     on_sale: bool | None = None,
     create: bool = False,
+    operator: OperatorRef | None,
+    now: datetime,
 ) -> MiningContract:
     """Change a catalog entry's terms; activations keep the terms they were bought with.
+    The change is written to the audit log with `operator`.
 
     Refuses, naming the field, a name longer than CONTRACT_NAME_MAX_LENGTH, a duration
     outside 1..MAX_DURATION_DAYS and any amount or hash rate that is not positive.
@@ -198,6 +229,7 @@ async def update_contract(
     if duration_days is not None and not 1 <= duration_days <= MAX_DURATION_DAYS:
         raise invalid("duration_days", f"Durations are 1 to {MAX_DURATION_DAYS} days.")
     contract = await session.get(MiningContract, contract_id)
+    before = None if contract is None else _contract_terms(contract)
     if contract is None:
         if not create:
             raise unknown_contract(contract_id)
@@ -225,4 +257,13 @@ async def update_contract(
                 )
             setattr(contract, attribute, value)
     await session.flush()
+    await audit.record(
+        session,
+        actor=operator,
+        action="catalog.created" if before is None else "catalog.changed",
+        target=contract.id,
+        before=before,
+        after=_contract_terms(contract),
+        now=now,
+    )
     return contract

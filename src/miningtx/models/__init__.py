@@ -4,6 +4,7 @@ Every status and kind column has its `StrEnum` beside its table, and a CHECK con
 (migration 0007) so the database refuses any other value.
 """
 
+from miningtx.models.audit import Adjustment, AdjustmentCategory, AdjustmentStatus, AuditEntry
 from miningtx.models.base import Base
 from miningtx.models.clock import ClockState
 from miningtx.models.customers import ApiKey, Customer, KycStatus
@@ -40,6 +41,7 @@ from miningtx.models.wallet import (
     DepositPurpose,
     DepositStatus,
     Withdrawal,
+    WithdrawalApproval,
     WithdrawalStatus,
 )
 from miningtx.models.webhooks import (
@@ -57,7 +59,11 @@ __all__ = [
     "AccrualState",
     "Activation",
     "ActivationStatus",
+    "Adjustment",
+    "AdjustmentCategory",
+    "AdjustmentStatus",
     "ApiKey",
+    "AuditEntry",
     "Base",
     "ChainCursor",
     "ChainTransaction",
@@ -95,5 +101,6 @@ __all__ = [
     "WebhookEndpointStatus",
     "WebhookSubscription",
     "Withdrawal",
+    "WithdrawalApproval",
     "WithdrawalStatus",
 ]

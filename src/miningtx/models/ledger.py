@@ -25,6 +25,8 @@ class AccountKind(StrEnum):
     FEES = "fees"
     PENDING_WITHDRAWALS = "pending_withdrawals"
     OPERATOR_FUNDS = "operator_funds"
+    #: Funds manual adjustments' credits and receives their debits (`platform:adjustments`).
+    ADJUSTMENTS = "adjustments"
     #: Both networks' treasuries (`platform:treasury:<network>`).
     TREASURY = "treasury"
     CUSTOMER_AVAILABLE = "customer_available"
@@ -41,6 +43,8 @@ class TransferKind(StrEnum):
     STAKE_PAYOUT = "stake_payout"
     BONUS = "bonus"
     PARTNER_REWARD = "partner_reward"
+    #: A manual credit or debit approved by two operators (maker-checker).
+    ADJUSTMENT = "adjustment"
     #: Platform-only movements, never in a customer's history.
     REWARD_RESERVATION = "reward_reservation"
     STAKE_RESERVATION = "stake_reservation"

@@ -160,6 +160,21 @@ class Withdrawal(Base):
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
 
 
+class WithdrawalApproval(Base):
+    """One operator's approval of a withdrawal: above the four-eyes threshold a withdrawal
+    needs two, by two different operators (unique per withdrawal and operator)."""
+
+    __tablename__ = "withdrawal_approvals"
+    __table_args__ = (
+        UniqueConstraint("withdrawal_seq", "operator_seq", name="uq_withdrawal_approvals_operator"),
+    )
+
+    seq: Mapped[int] = mapped_column(SeqKey, primary_key=True, autoincrement=True)
+    withdrawal_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("withdrawals.seq"))
+    operator_seq: Mapped[int] = mapped_column(SeqKey, ForeignKey("operators.seq"))
+    approved_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ChainCursor(Base):
     """Where a network's watcher is: every block below `next_block` is final and read.
 

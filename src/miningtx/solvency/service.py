@@ -48,6 +48,7 @@ POOLS = {
     "staking_pool": Platform.STAKING_POOL,
     "bonus_budget": Platform.BONUS,
     "partner_budget": Platform.PARTNERS,
+    "adjustment_budget": Platform.ADJUSTMENTS,
 }
 EARNINGS = {"sales": Platform.SALES, "fees": Platform.FEES}
 #: The coverage ratio is shown with this many decimals, truncated.

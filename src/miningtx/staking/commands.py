@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from miningtx.audit.commands import OperatorOpt, acting_operator
 from miningtx.kit.commands import JsonOpt, amount_arg, emit_json, out, run
 from miningtx.kit.db import Database, ReadSession, WriteSession
 from miningtx.kit.money import format_amount, format_decimal, parse_decimal
@@ -51,6 +52,7 @@ def staking_show(as_json: JsonOpt = False) -> None:
 def staking_limits(
     min_amount: Annotated[str | None, typer.Option("--min", help="USDT")] = None,
     max_amount: Annotated[str | None, typer.Option("--max", help="USDT")] = None,
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Change the smallest and largest stake. Existing stakes keep their terms."""
@@ -61,6 +63,8 @@ def staking_limits(
                 session,
                 min_amount=amount_arg(min_amount) if min_amount else None,
                 max_amount=amount_arg(max_amount) if max_amount else None,
+                operator=await acting_operator(session, operator),
+                now=await db.clock.sync(session),
             )
             return await _staking_dict(session)
 
@@ -71,13 +75,20 @@ def staking_limits(
 def staking_set_plan(
     days: Annotated[int, typer.Argument(help="Lock period in days, 30-365.")],
     roi_percent: Annotated[str, typer.Argument(help="Return in percent, up to 4 decimals.")],
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Add or change a point of the ROI curve; days in between are interpolated."""
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.write() as session:
-            await staking.set_plan(session, days, parse_decimal(roi_percent, 4))
+            await staking.set_plan(
+                session,
+                days,
+                parse_decimal(roi_percent, 4),
+                operator=await acting_operator(session, operator),
+                now=await db.clock.sync(session),
+            )
             return await _staking_dict(session)
 
     _emit_staking(as_json, run(work))
@@ -86,13 +97,19 @@ def staking_set_plan(
 @staking_app.command("remove-plan")
 def staking_remove_plan(
     days: Annotated[int, typer.Argument(help="The plan point to remove.")],
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Remove an inner point of the ROI curve (30 and 365 days stay)."""
 
     async def work(db: Database) -> dict[str, Any]:
         async with db.write() as session:
-            await staking.remove_plan(session, days)
+            await staking.remove_plan(
+                session,
+                days,
+                operator=await acting_operator(session, operator),
+                now=await db.clock.sync(session),
+            )
             return await _staking_dict(session)
 
     _emit_staking(as_json, run(work))

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
+from miningtx.audit import service as audit
+from miningtx.audit.refs import OperatorRef
 from miningtx.customers.refs import CustomerRef
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.errors import ApiError, invalid
 from miningtx.kit.ids import new_id
-from miningtx.kit.money import format_amount
+from miningtx.kit.money import format_amount, format_decimal
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import Platform, customer_available
 from miningtx.models import (
@@ -225,9 +227,14 @@ async def complete_stake(session: WriteSession, stake_id: str, now: datetime) ->
 
 
 async def set_terms(
-    session: WriteSession, *, min_amount: int | None = None, max_amount: int | None = None
+    session: WriteSession,
+    *,
+    min_amount: int | None = None,
+    max_amount: int | None = None,
+    operator: OperatorRef | None,
+    now: datetime,
 ) -> StakingTerms:
-    """Change the amount limits of new stakes; running stakes keep theirs."""
+    """Change the amount limits of new stakes; running stakes keep theirs (audited)."""
     terms = (
         await session.execute(select(StakingTerms).where(StakingTerms.id == 1).with_for_update())
     ).scalar_one()
@@ -243,29 +250,65 @@ async def set_terms(
             f"min_amount ({format_amount(new_min)}) must not exceed "
             f"max_amount ({format_amount(new_max)}).",
         )
+    before = {
+        "min_amount": format_amount(terms.min_amount),
+        "max_amount": format_amount(terms.max_amount),
+    }
     terms.min_amount, terms.max_amount = new_min, new_max
     await session.flush()
+    await audit.record(
+        session,
+        actor=operator,
+        action="staking.limits_changed",
+        target="staking",
+        before=before,
+        after={"min_amount": format_amount(new_min), "max_amount": format_amount(new_max)},
+        now=now,
+    )
     return terms
 
 
-async def set_plan(session: WriteSession, days: int, roi_e4: int) -> StakingPlan:
-    """Add or change a point of the ROI curve; running stakes keep their ROI."""
+def _roi(roi_e4: int) -> str:
+    return format_decimal(roi_e4, 4)
+
+
+async def set_plan(
+    session: WriteSession,
+    days: int,
+    roi_e4: int,
+    *,
+    operator: OperatorRef | None,
+    now: datetime,
+) -> StakingPlan:
+    """Add or change a point of the ROI curve; running stakes keep their ROI (audited)."""
     if not MIN_DAYS <= days <= MAX_DAYS:
         raise days_out_of_range()
     if roi_e4 < 0:
         raise invalid("roi_e4", "The ROI must not be negative.")
     plan = await session.get(StakingPlan, days, with_for_update=True)
+    before = None if plan is None else {"days": days, "roi_percent": _roi(plan.roi_e4)}
     if plan is None:
         plan = StakingPlan(days=days, roi_e4=roi_e4)
         session.add(plan)
     else:
         plan.roi_e4 = roi_e4
     await session.flush()
+    await audit.record(
+        session,
+        actor=operator,
+        action="staking.plan_set",
+        target=f"staking:{days}d",
+        before=before,
+        after={"days": days, "roi_percent": _roi(roi_e4)},
+        now=now,
+    )
     return plan
 
 
-async def remove_plan(session: WriteSession, days: int) -> None:
-    """Remove an inner point of the ROI curve; its end points always stay."""
+async def remove_plan(
+    session: WriteSession, days: int, *, operator: OperatorRef | None, now: datetime
+) -> None:
+    """Remove an inner point of the ROI curve; its end points always stay (audited)."""
     plan = await session.get(StakingPlan, days, with_for_update=True)
     if plan is None:
         raise ApiError(404, "resource_missing", f"No staking plan for {days} days.", param="days")
@@ -277,5 +320,15 @@ async def remove_plan(session: WriteSession, days: int) -> None:
             "change their ROI instead.",
             param="days",
         )
+    before = {"days": days, "roi_percent": _roi(plan.roi_e4)}
     await session.delete(plan)
     await session.flush()
+    await audit.record(
+        session,
+        actor=operator,
+        action="staking.plan_removed",
+        target=f"staking:{days}d",
+        before=before,
+        after=None,
+        now=now,
+    )

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
+from miningtx.audit import service as audit
+from miningtx.audit.commands import OperatorOpt, required_operator
 from miningtx.config import get_settings
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
@@ -109,17 +111,31 @@ def withdrawals_list(
     ] = WithdrawalStatus.PENDING,
     as_json: JsonOpt = False,
 ) -> None:
-    """Show withdrawals in one status (default: those awaiting review), oldest first."""
+    """Show withdrawals in one status (default: those awaiting review), oldest first, with
+    their approvals ("1 of 2" above the four-eyes threshold)."""
+    settings = get_settings()
 
     async def work(db: Database) -> list[dict[str, Any]]:
         async with db.read() as session:
-            return [_withdrawal_dict(w) for w in await wallet_repo.list_for_review(session, status)]
+            found = await wallet_repo.list_for_review(session, status)
+            approvers = await wallet_repo.approvers(session, [w.seq for w in found])
+            return [
+                _withdrawal_dict(w)
+                | {
+                    "approvals": len(approvers[w.seq]),
+                    "approvals_required": wallet.approvals_required(
+                        w, settings.withdrawal_four_eyes_above
+                    ),
+                    "approved_by": approvers[w.seq],
+                }
+                for w in found
+            ]
 
     rows = run(work)
     if as_json:
         emit_json({"withdrawals": rows})
         return
-    table = Table("id", "status", "amount", "fee", "network", "address", "requested")
+    table = Table("id", "status", "amount", "fee", "network", "address", "requested", "approvals")
     for r in rows:
         table.add_row(
             r["id"],
@@ -129,6 +145,7 @@ def withdrawals_list(
             r["network"],
             r["address"],
             r["requested_at"],
+            f"{r['approvals']} of {r['approvals_required']}",
         )
     out.print(table)
 
@@ -136,37 +153,64 @@ def withdrawals_list(
 @withdrawals_app.command("approve")
 def withdrawals_approve(
     withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a pending withdrawal for the signer to send. Sandbox, on a network with no
-    node configured: the simulated network sends it at once."""
+    """Approve a pending withdrawal for the signer to send (--operator required). Above
+    MTX_WITHDRAWAL_FOUR_EYES_ABOVE it needs a second approval by another operator. Sandbox,
+    on a network with no node configured: the simulated network sends it at once."""
     settings = get_settings()
+    email = required_operator(operator)
 
-    async def work(db: Database) -> Withdrawal:
+    async def work(db: Database) -> tuple[Withdrawal, list[str], int]:
         async with db.write() as session:
-            return await wallet.approve_withdrawal(
+            withdrawal = await wallet.approve_withdrawal(
                 session,
                 withdrawal_id,
                 await db.clock.sync(session),
+                operator=await audit.operator_by_email(session, email),
                 simulates=settings.simulates,
+                four_eyes_above=settings.withdrawal_four_eyes_above,
             )
+            approvers = await wallet_repo.approvers(session, [withdrawal.seq])
+            required = wallet.approvals_required(withdrawal, settings.withdrawal_four_eyes_above)
+            return withdrawal, approvers[withdrawal.seq], required
 
-    withdrawal = run(work)
-    emit(as_json, _withdrawal_dict(withdrawal), f"{withdrawal_id} is now {withdrawal.status}.")
+    withdrawal, approvers, required = run(work)
+    data = _withdrawal_dict(withdrawal) | {
+        "approvals": len(approvers),
+        "approvals_required": required,
+        "approved_by": approvers,
+    }
+    if withdrawal.status == WithdrawalStatus.PENDING:
+        text = (
+            f"{withdrawal_id}: approval {len(approvers)} of {required} recorded; it stays "
+            "pending until another operator approves it."
+        )
+    else:
+        text = f"{withdrawal_id} is now {withdrawal.status}."
+    emit(as_json, data, text)
 
 
 @withdrawals_app.command("reject")
 def withdrawals_reject(
     withdrawal_id: Annotated[str, typer.Argument(help="Withdrawal id (wd_...).")],
     reason: Annotated[str | None, typer.Option(help="Shown to the customer.")] = None,
+    operator: OperatorOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reject a pending withdrawal; its amount returns to the customer's balance."""
+    """Reject a pending withdrawal (--operator required); its amount returns to the
+    customer's balance."""
+    email = required_operator(operator)
 
     async def work(db: Database) -> Withdrawal:
         async with db.write() as session:
             return await wallet.reject_withdrawal(
-                session, withdrawal_id, await db.clock.sync(session), reason
+                session,
+                withdrawal_id,
+                await db.clock.sync(session),
+                reason,
+                operator=await audit.operator_by_email(session, email),
             )
 
     withdrawal = run(work)

@@ -13,7 +13,9 @@ from miningtx.models import (
     Deposit,
     DepositAddress,
     KycStatus,
+    Operator,
     Withdrawal,
+    WithdrawalApproval,
     WithdrawalStatus,
 )
 
@@ -80,4 +82,40 @@ async def customer_id(session: AnySession, customer_seq: int) -> str:
     found = await session.scalar(select(Customer.id).where(Customer.seq == customer_seq))
     if found is None:
         raise LookupError(f"no customer with seq {customer_seq}")
+    return found
+
+
+async def lock_withdrawal(session: WriteSession, withdrawal_id: str) -> Withdrawal | None:
+    """The withdrawal, its row locked until the transaction ends (approvals queue on it)."""
+    return await session.scalar(
+        select(Withdrawal)
+        .where(Withdrawal.id == withdrawal_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+async def approver_seqs(session: AnySession, withdrawal_seq: int) -> list[int]:
+    """The operators who approved this withdrawal so far, in order."""
+    rows = await session.scalars(
+        select(WithdrawalApproval.operator_seq)
+        .where(WithdrawalApproval.withdrawal_seq == withdrawal_seq)
+        .order_by(WithdrawalApproval.seq)
+    )
+    return list(rows)
+
+
+async def approvers(session: AnySession, withdrawal_seqs: Sequence[int]) -> dict[int, list[str]]:
+    """withdrawal seq -> the emails of the operators who approved it, in order."""
+    found: dict[int, list[str]] = {seq: [] for seq in withdrawal_seqs}
+    if not withdrawal_seqs:
+        return found
+    rows = await session.execute(
+        select(WithdrawalApproval.withdrawal_seq, Operator.email)
+        .join(Operator, Operator.seq == WithdrawalApproval.operator_seq)
+        .where(WithdrawalApproval.withdrawal_seq.in_(withdrawal_seqs))
+        .order_by(WithdrawalApproval.seq)
+    )
+    for withdrawal_seq, email in rows:
+        found[withdrawal_seq].append(email)
     return found

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
+from miningtx.audit import service as audit
+from miningtx.audit.refs import OperatorRef
 from miningtx.config import Settings
 from miningtx.customers.refs import CustomerRef
 from miningtx.kit.db import WriteSession
@@ -36,6 +38,7 @@ from miningtx.models import (
     TransferDirection,
     TransferKind,
     Withdrawal,
+    WithdrawalApproval,
     WithdrawalStatus,
 )
 from miningtx.wallet import repository
@@ -378,25 +381,87 @@ async def cancel_withdrawal(
     return withdrawal
 
 
+def approvals_required(withdrawal: Withdrawal, four_eyes_above: int | None) -> int:
+    """Two approvals by different operators above the four-eyes threshold, else one."""
+    return 2 if four_eyes_above is not None and withdrawal.amount > four_eyes_above else 1
+
+
 async def approve_withdrawal(
     session: WriteSession,
     withdrawal_id: str,
     now: datetime,
     *,
+    operator: OperatorRef,
     simulates: Callable[[str], bool],
+    four_eyes_above: int | None,
 ) -> Withdrawal:
     """The operator approves a pending withdrawal for sending.
+
+    Above `four_eyes_above` (`Settings.withdrawal_four_eyes_above`; None: off) the first
+    approval is only recorded and the withdrawal stays pending; the second, by a different
+    operator, approves it (the same operator again: 409 same_operator). The withdrawal row
+    is locked while approvals are counted, and one approval per operator is unique, so
+    racing approvers cannot both be "first" nor one operator count twice.
 
     When the simulated network stands in for the withdrawal's network
     (`simulates(network)`; the CLI and the console pass `Settings.simulates`, so the
     decision is made here, once) it sends it at once, so it goes on through broadcast
     to processed in this same transaction.
     """
+    locked = await repository.lock_withdrawal(session, withdrawal_id)
+    if locked is None:
+        raise not_found("withdrawal", "withdrawal_id")
+    if locked.status != WithdrawalStatus.PENDING:
+        raise wrong_state(locked, (WithdrawalStatus.PENDING,))
+    required = approvals_required(locked, four_eyes_above)
+    earlier = await repository.approver_seqs(session, locked.seq)
+    if operator.seq in earlier:
+        raise audit.same_operator(
+            f"Withdrawal {locked.id} is above {format_amount(four_eyes_above)} USDT and"
+            if four_eyes_above is not None
+            else f"Withdrawal {locked.id} already has your approval; it"
+        )
+    try:
+        async with session.begin_nested():
+            session.add(
+                WithdrawalApproval(
+                    withdrawal_seq=locked.seq, operator_seq=operator.seq, approved_at=now
+                )
+            )
+    except IntegrityError:
+        raise audit.same_operator(f"Withdrawal {locked.id}") from None
+    approvals = len(earlier) + 1
+    before = {"status": WithdrawalStatus.PENDING.value, "approvals": len(earlier)}
+    if approvals < required:
+        await audit.record(
+            session,
+            actor=operator,
+            action="withdrawal.approval_recorded",
+            target=locked.id,
+            before=before,
+            after=before | {"approvals": approvals, "required": required},
+            now=now,
+        )
+        return locked
     withdrawal = await _transition(
         session,
         withdrawal_id,
         (WithdrawalStatus.PENDING,),
         {"status": WithdrawalStatus.APPROVED, "decided_at": now},
+    )
+    await audit.record(
+        session,
+        actor=operator,
+        action="withdrawal.approved",
+        target=withdrawal.id,
+        before=before,
+        after={
+            "status": WithdrawalStatus.APPROVED.value,
+            "approvals": approvals,
+            "required": required,
+            "amount": format_amount(withdrawal.amount),
+        },
+        now=now,
     )
     if simulates(withdrawal.network):
         withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
@@ -413,9 +478,17 @@ async def send_payout(
 
 
 async def reject_withdrawal(
-    session: WriteSession, withdrawal_id: str, now: datetime, reason: str | None = None
+    session: WriteSession,
+    withdrawal_id: str,
+    now: datetime,
+    reason: str | None = None,
+    *,
+    operator: OperatorRef,
 ) -> Withdrawal:
-    """The operator refuses a pending withdrawal; its whole amount returns to the customer."""
+    """The operator refuses a pending withdrawal; its whole amount returns to the customer.
+
+    Also ends a withdrawal waiting for its second approval, whoever gave the first.
+    """
     reason = checked_reason(reason)
     withdrawal = await _transition(
         session,
@@ -424,6 +497,19 @@ async def reject_withdrawal(
         {"status": WithdrawalStatus.REJECTED, "decided_at": now, "failure_reason": reason},
     )
     await _refund(session, withdrawal, now)
+    await audit.record(
+        session,
+        actor=operator,
+        action="withdrawal.rejected",
+        target=withdrawal.id,
+        before={"status": WithdrawalStatus.PENDING.value},
+        after={
+            "status": WithdrawalStatus.REJECTED.value,
+            "reason": reason,
+            "refunded": format_amount(withdrawal.amount),
+        },
+        now=now,
+    )
     return withdrawal
 
 

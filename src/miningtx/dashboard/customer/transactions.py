@@ -27,6 +27,7 @@ TYPE_LABELS = {
     "contract": "Contract",
     "stake": "Stake",
     "stake_payout": "Stake payout",
+    "adjustment": "Adjustment",
     "bonus": "Bonus",
     "partner_reward": "Partner reward",
 }

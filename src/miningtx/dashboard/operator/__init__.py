@@ -3,6 +3,8 @@
 from fastapi import APIRouter
 
 from miningtx.dashboard.operator import (
+    adjustments,
+    audit,
     capacity,
     catalog,
     customers,
@@ -20,4 +22,6 @@ ROUTERS: list[APIRouter] = [
     solvency.router,
     customers.router,
     security.router,
+    adjustments.router,
+    audit.router,
 ]

@@ -15,14 +15,14 @@ from miningtx.dashboard.operator.forms import amount_field, decimal_field, refus
 from miningtx.dashboard.rendering import Redirect, render
 from miningtx.dashboard.routing import console_pages
 from miningtx.kit.db import Database
-from miningtx.kit.errors import ApiError, invalid
-from miningtx.kit.ids import new_id
+from miningtx.kit.errors import ApiError
 from miningtx.kit.money import format_amount, format_decimal
 from miningtx.kit.networks import NETWORKS
 from miningtx.ledger import service as ledger
 from miningtx.ledger.accounts import FUNDABLE_POOLS, Platform
 from miningtx.mining import repository as mining_repo
 from miningtx.mining import service as mining
+from miningtx.pools import service as pools
 
 router = console_pages()
 PAGE = "/console/capacity"
@@ -62,23 +62,15 @@ async def _refused(
 async def set_capacity(request: Request, operator: AdminDep, ths: Text = "") -> Response:
     try:
         async with page_work(request) as work:
-            fleet = await mining.set_capacity(work.session, decimal_field("ths", ths, 3))
+            fleet = await mining.set_capacity(
+                work.session, decimal_field("ths", ths, 3), operator=operator.ref, now=work.now
+            )
     except ApiError as error:
         return await _refused(request, error, "capacity", ("ths",), {"ths": ths})
     raise Redirect(
         PAGE,
         flash=f"Capacity {format_decimal(fleet.capacity_mths, 3)} TH/s, "
         f"{format_decimal(fleet.sold_mths, 3)} TH/s sold.",
-    )
-
-
-def _short_of_funds(held: int) -> ApiError:
-    return ApiError(
-        409,
-        "insufficient_funds",
-        "Live mode funds pools only from on-chain deposits to the funding address; "
-        f"operator funds hold {format_amount(held)} USDT.",
-        param="amount",
     )
 
 
@@ -89,31 +81,21 @@ async def fund_pool(
     settings: Settings = request.app.state.settings
     values = {"pool": pool, "amount": amount, "network": network}
     try:
-        if pool not in FUNDABLE_POOLS:
-            raise invalid("pool", f"Choose one of {', '.join(FUNDABLE_POOLS)}.")
-        if settings.sandbox and network not in NETWORKS:
-            raise invalid("network", "Choose bsc or polygon.")
         units = amount_field("amount", amount)
         async with page_work(request) as work:
-            try:
-                await ledger.fund_pool(
-                    work.session,
-                    FUNDABLE_POOLS[pool],
-                    network if settings.sandbox else None,
-                    units,
-                    work.now,
-                    reference=new_id("fund"),
-                )
-            except ledger.InsufficientFunds:
-                held = await ledger.balances(work.session, [Platform.OPERATOR_FUNDS])
-                raise _short_of_funds(held[Platform.OPERATOR_FUNDS]) from None
-            balance = (await ledger.balances(work.session, [FUNDABLE_POOLS[pool]]))[
-                FUNDABLE_POOLS[pool]
-            ]
+            funded = await pools.fund(
+                work.session,
+                pool,
+                units,
+                network=network,
+                sandbox=settings.sandbox,
+                operator=operator.ref,
+                now=work.now,
+            )
     except ApiError as error:
         return await _refused(request, error, "fund", ("pool", "amount", "network"), values)
     raise Redirect(
         PAGE,
         flash=f"Funded {pool} with {format_amount(units)} USDT; "
-        f"balance {format_amount(balance)} USDT.",
+        f"balance {format_amount(funded.balance)} USDT.",
     )

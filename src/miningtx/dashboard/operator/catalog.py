@@ -86,6 +86,8 @@ async def set_staking_limits(
                 work.session,
                 min_amount=amount_field("min_amount", min_amount) if min_amount.strip() else None,
                 max_amount=amount_field("max_amount", max_amount) if max_amount.strip() else None,
+                operator=operator.ref,
+                now=work.now,
             )
     except ApiError as error:
         return await _catalog_refused(request, error, "limits", LIMIT_FIELDS, values)
@@ -107,6 +109,8 @@ async def set_staking_plan(
                 work.session,
                 whole_field("days", days),
                 decimal_field("roi_percent", roi_percent, 4),
+                operator=operator.ref,
+                now=work.now,
             )
     except ApiError as error:
         return await _catalog_refused(request, error, "plan", PLAN_FIELDS, values)
@@ -117,7 +121,7 @@ async def set_staking_plan(
 async def remove_staking_plan(request: Request, operator: AdminDep, days: int) -> Response:
     try:
         async with page_work(request) as work:
-            await staking.remove_plan(work.session, days)
+            await staking.remove_plan(work.session, days, operator=operator.ref, now=work.now)
     except ApiError as error:
         return await _catalog_refused(request, error, "remove", (), {})
     raise Redirect(PAGE, flash=f"The {days}-day plan is removed.")
@@ -186,6 +190,8 @@ async def update_contract(
                 ),
                 duration_days=days,
                 on_sale=None if not on_sale else on_sale == "yes",
+                operator=operator.ref,
+                now=work.now,
             )
     except ApiError as error:
         if error.status == 404:

@@ -46,7 +46,9 @@ async def kyc_review(request: Request, operator: OperatorDep, customer_id: str) 
 async def approve(request: Request, operator: OperatorDep, customer_id: str) -> Response:
     try:
         async with page_work(request) as work:
-            decision = await kyc.approve_kyc(work.session, customer_id, work.now)
+            decision = await kyc.approve_kyc(
+                work.session, customer_id, work.now, operator=operator.ref
+            )
     except ApiError as error:
         if error.status == 404:
             raise
@@ -70,7 +72,7 @@ async def reject(
 ) -> Response:
     try:
         async with page_work(request) as work:
-            await kyc.reject_kyc(work.session, customer_id, work.now, reason)
+            await kyc.reject_kyc(work.session, customer_id, work.now, reason, operator=operator.ref)
     except ApiError as error:
         if error.status == 404:
             raise

@@ -37,12 +37,21 @@ async def withdrawal_queue(
     if status not in STATUSES:
         raise invalid("status", f"Choose one of: {', '.join(STATUSES)}.")
     chosen = WithdrawalStatus(status)
+    settings: Settings = request.app.state.settings
     withdrawals = await wallet_repo.list_for_review(session, chosen)
+    approvers = await wallet_repo.approvers(session, [w.seq for w in withdrawals])
     return await render(
         request,
         "console/withdrawals.html",
         {
             "withdrawals": withdrawals,
+            "approvals": {
+                w.id: (
+                    len(approvers[w.seq]),
+                    wallet.approvals_required(w, settings.withdrawal_four_eyes_above),
+                )
+                for w in withdrawals
+            },
             "status": chosen,
             "statuses": [(s, s) for s in STATUSES],
         },
@@ -55,8 +64,13 @@ async def _review_context(request: Request, withdrawal_id: str) -> dict[str, Any
         withdrawal = await wallet_repo.find_withdrawal(session, withdrawal_id)
         if withdrawal is None:
             raise not_found("withdrawal")
+        settings: Settings = request.app.state.settings
         return {
             "withdrawal": withdrawal,
+            "approved_by": (await wallet_repo.approvers(session, [withdrawal.seq]))[withdrawal.seq],
+            "approvals_required": wallet.approvals_required(
+                withdrawal, settings.withdrawal_four_eyes_above
+            ),
             "customer_id": await wallet_repo.customer_id(session, withdrawal.customer_seq),
             "kyc_status": await wallet_repo.customer_kyc_status(session, withdrawal.customer_seq),
         }
@@ -75,13 +89,24 @@ async def approve(request: Request, operator: OperatorDep, withdrawal_id: str) -
     try:
         async with page_work(request) as work:
             withdrawal = await wallet.approve_withdrawal(
-                work.session, withdrawal_id, work.now, simulates=settings.simulates
+                work.session,
+                withdrawal_id,
+                work.now,
+                operator=operator.ref,
+                simulates=settings.simulates,
+                four_eyes_above=settings.withdrawal_four_eyes_above,
             )
     except ApiError as error:
         if error.status == 404:
             raise
         context = await _review_context(request, withdrawal_id)
         return await refused(request, REVIEW, error, fields=(), context=context)
+    if withdrawal.status == WithdrawalStatus.PENDING:
+        raise Redirect(
+            f"{PAGE}/{withdrawal_id}",
+            flash=f"Your approval of {withdrawal_id} is recorded (1 of 2 approvals); it stays "
+            "pending until another operator approves it.",
+        )
     raise Redirect(f"{PAGE}/{withdrawal_id}", flash=f"{withdrawal_id} is now {withdrawal.status}.")
 
 
@@ -95,7 +120,7 @@ async def reject(
     try:
         async with page_work(request) as work:
             withdrawal = await wallet.reject_withdrawal(
-                work.session, withdrawal_id, work.now, reason
+                work.session, withdrawal_id, work.now, reason, operator=operator.ref
             )
     except ApiError as error:
         if error.status == 404:

@@ -1,0 +1,1 @@
+"""The operator funding the platform's pools and budgets (audited)."""
