@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -72,6 +72,25 @@ def _usdt_setting(value: object, info: ValidationInfo) -> int:
 
 #: A money setting: written in USDT ("20.00"), held as micro-USDT from start-up on.
 UsdtSetting = Annotated[int, BeforeValidator(_usdt_setting)]
+
+
+def _optional_usdt_setting(value: object, info: ValidationInfo) -> int | None:
+    """An optional money setting: unset or empty is None (the feature is off)."""
+    if value is None or value == "":
+        return None
+    return _usdt_setting(value, info)
+
+
+#: A money setting that may be unset (None): the feature it bounds is off.
+OptionalUsdtSetting = Annotated[int | None, BeforeValidator(_optional_usdt_setting)]
+
+# --- withdrawal limits and the address book (issue 13, parts 3 and 5) ---
+#: Rolling withdrawal limits per customer unless an operator set an override (micro-USDT).
+DEFAULT_WITHDRAWAL_LIMIT_24H = 10_000 * UNITS_PER_USDT
+DEFAULT_WITHDRAWAL_LIMIT_30D = 100_000 * UNITS_PER_USDT
+#: How long a newly saved withdrawal address (or switching the saved-addresses-only mode
+#: off) waits before it takes effect.
+DEFAULT_WITHDRAWAL_ADDRESS_DELAY = timedelta(hours=24)
 
 
 class NetworkSettings(BaseModel):
@@ -165,6 +184,18 @@ class Settings(BaseSettings):
     #: variables are USDT strings such as 20.00).
     withdrawal_min: UsdtSetting = 20 * UNITS_PER_USDT
     withdrawal_fee: UsdtSetting = 1 * UNITS_PER_USDT
+    # --- withdrawal limits, auto-approval, the address book (issue 13, parts 3 and 5) ---
+    #: What one customer may withdraw over any rolling 24 hours / 30 days (USDT strings;
+    #: operators override them per customer with `mtx customers limits set`).
+    withdrawal_limit_24h: UsdtSetting = DEFAULT_WITHDRAWAL_LIMIT_24H
+    withdrawal_limit_30d: UsdtSetting = DEFAULT_WITHDRAWAL_LIMIT_30D
+    #: Withdrawals at or below this from verified customers, within their limits, are
+    #: approved at request time without an operator. Unset: every withdrawal is reviewed.
+    #: Keep it below MTX_WITHDRAWAL_FOUR_EYES_ABOVE.
+    withdrawal_auto_approve_max: OptionalUsdtSetting = None
+    #: Cool-down of a newly saved withdrawal address, and of switching the
+    #: saved-addresses-only mode off (seconds, or an ISO 8601 duration such as PT24H).
+    withdrawal_address_delay: timedelta = DEFAULT_WITHDRAWAL_ADDRESS_DELAY
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
     #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).
@@ -242,6 +273,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"MTX_{name.upper()} must look like '120/minute'")
         if self.withdrawal_fee >= self.withdrawal_min:
             raise ValueError("MTX_WITHDRAWAL_FEE must be below MTX_WITHDRAWAL_MIN")
+        if self.withdrawal_address_delay < timedelta(0):
+            raise ValueError("MTX_WITHDRAWAL_ADDRESS_DELAY must not be negative")
         if self.mode is Mode.LIVE and not self.wallet_xpub:
             raise ValueError("live mode needs MTX_WALLET_XPUB, the wallet's extended public key")
         if self.mode is Mode.LIVE and (

@@ -51,6 +51,7 @@ from miningtx.models.webhooks import (
     WebhookEndpointStatus,
     WebhookSubscription,
 )
+from miningtx.models.withdrawal_controls import WithdrawalAddress, WithdrawalControls
 
 __all__ = [
     "AccountKind",
@@ -95,5 +96,7 @@ __all__ = [
     "WebhookEndpointStatus",
     "WebhookSubscription",
     "Withdrawal",
+    "WithdrawalAddress",
+    "WithdrawalControls",
     "WithdrawalStatus",
 ]

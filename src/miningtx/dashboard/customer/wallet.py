@@ -183,6 +183,7 @@ async def request_withdrawal(
                 network=body.network,
                 address=body.address,
                 terms=service.WithdrawalTerms.from_settings(_settings(request)),
+                simulates=_settings(request).simulates,
                 now=work.now,
             )
     except ApiError as error:
