@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.money import AmountOut
@@ -69,7 +69,7 @@ class DeletedWithdrawalAddressOut(BaseModel):
 class AddressBookSettingsIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    saved_addresses_only: bool = Field(
+    saved_addresses_only: StrictBool = Field(
         description="true: withdraw only to saved addresses past their cool-down, at once. "
         "false: after the cool-down (the mode stays on until turns_off_at)."
     )
