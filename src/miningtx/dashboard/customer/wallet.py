@@ -23,7 +23,7 @@ from miningtx.kit.money import format_amount
 from miningtx.kit.networks import NETWORKS
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
 from miningtx.models import DepositAddress
-from miningtx.wallet import repository, service
+from miningtx.wallet import controls, repository, service
 from miningtx.wallet.schemas import TestDepositIn, WithdrawalIn
 
 router = customer_pages()
@@ -138,6 +138,14 @@ async def _withdrawals_context(
             session, principal.customer_seq, _page(cursor), None
         )
         kyc_status = await repository.customer_kyc_status(session, principal.customer_seq)
+        now = await database(request).clock.sync(session)
+        limits = await controls.withdrawal_limits(
+            session,
+            principal.customer_seq,
+            controls.ControlTerms.from_settings(_settings(request)),
+            now,
+        )
+        address_mode = await controls.address_mode(session, principal.customer_seq, now)
     async with database(request).read_engine.connect() as connection:
         balance = await customers.balance(connection, principal.customer_seq)
     withdrawals = make_page(rows, PAGE_SIZE)
@@ -149,6 +157,8 @@ async def _withdrawals_context(
         "terms": terms,
         "kyc_status": kyc_status,
         "available_balance": balance.available,
+        "limits": limits,
+        "address_mode": address_mode,
     }
 
 
