@@ -15,6 +15,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -83,6 +85,30 @@ def _optional_usdt_setting(value: object, info: ValidationInfo) -> int | None:
 
 #: A money setting that may be unset (None): the feature it bounds is off.
 OptionalUsdtSetting = Annotated[int | None, BeforeValidator(_optional_usdt_setting)]
+
+
+def _duration_setting(value: object, info: ValidationInfo) -> timedelta:
+    """A duration setting: seconds ("86400") or an ISO 8601 duration ("PT24H")."""
+    variable = f"MTX_{(info.field_name or '').upper()}"
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return timedelta(seconds=float(text))
+        try:
+            return TypeAdapter(timedelta).validate_python(text)
+        except ValidationError:
+            pass
+    raise ValueError(
+        f"{variable} must be seconds or an ISO 8601 duration such as PT24H (got {value!r})"
+    )
+
+
+#: A duration setting: seconds or ISO 8601, held as a timedelta.
+DurationSetting = Annotated[timedelta, BeforeValidator(_duration_setting)]
 
 # --- withdrawal limits and the address book (issue 13, parts 3 and 5) ---
 #: Rolling withdrawal limits per customer unless an operator set an override (micro-USDT).
@@ -195,7 +221,7 @@ class Settings(BaseSettings):
     withdrawal_auto_approve_max: OptionalUsdtSetting = None
     #: Cool-down of a newly saved withdrawal address, and of switching the
     #: saved-addresses-only mode off (seconds, or an ISO 8601 duration such as PT24H).
-    withdrawal_address_delay: timedelta = DEFAULT_WITHDRAWAL_ADDRESS_DELAY
+    withdrawal_address_delay: DurationSetting = DEFAULT_WITHDRAWAL_ADDRESS_DELAY
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
     #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).

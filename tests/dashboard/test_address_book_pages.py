@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import re
 
+import httpx
 from sqlalchemy import select
 
+from miningtx.app import create_app
 from miningtx.kit.clock import utcnow
 from miningtx.kit.money import parse_amount
 from miningtx.models import WithdrawalAddress
 from miningtx.wallet import controls
-from tests.conftest import Env
+from tests.conftest import Env, make_settings
 from tests.dashboard.console_factories import deposit as console_deposit
 from tests.dashboard.console_factories import pending_withdrawal, signed_in_operator
 from tests.dashboard.customer_helpers import (
@@ -163,3 +165,31 @@ async def test_the_console_customer_page_shows_limits_overrides_and_the_mode(web
     assert '<td class="amount" data-field="limit">100000.00</td>' in month.group(1)
     assert "Limits of this customer's own" in page.text
     assert "Withdraw only to saved addresses: on." in page.text
+
+
+async def test_an_auto_approved_withdrawal_says_so(database_url: str) -> None:
+    settings = make_settings(database_url, withdrawal_auto_approve_max="50.00")
+    app = create_app(settings)
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            web = Env(settings, app.state.db, client)
+            customer = await signed_in_customer(web)
+            await deposit(web.db, customer, "500.00")
+            await verify_kyc(web.db, customer.seq)
+            page = await client.get("/withdrawals")
+            assert "above 50.00 USDT (smaller ones are approved at once)" in page.text
+
+            small = await post_form(
+                client,
+                "/withdrawals",
+                "/withdrawals",
+                {"amount": "50", "network": "bsc", "address": GOOD_ADDRESS},
+            )
+            shown = await client.get("/withdrawals")
+    finally:
+        await app.state.db.dispose()
+
+    assert small.status_code == 303
+    assert "was approved automatically and is processed." in shown.text
+    assert shown.text.count('data-field="status">processed') == 1

@@ -22,7 +22,7 @@ from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.money import format_amount
 from miningtx.kit.networks import NETWORKS
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
-from miningtx.models import DepositAddress
+from miningtx.models import DepositAddress, WithdrawalStatus
 from miningtx.wallet import controls, repository, service
 from miningtx.wallet.schemas import TestDepositIn, WithdrawalIn
 
@@ -205,10 +205,15 @@ async def request_withdrawal(
             values={"amount": amount, "network": network, "address": address},
             context=await _withdrawals_context(request, principal, None),
         )
+    outcome = (
+        "it is pending review."
+        if withdrawal.status == WithdrawalStatus.PENDING
+        else f"it was approved automatically and is {withdrawal.status}."
+    )
     raise Redirect(
         WITHDRAWALS,
         flash=f"Withdrawal {withdrawal.id} of {format_amount(withdrawal.amount)} USDT requested: "
-        "it is pending review.",
+        f"{outcome}",
     )
 
 
