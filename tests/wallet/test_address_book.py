@@ -190,3 +190,21 @@ async def test_without_the_mode_saved_addresses_change_nothing(env: Env) -> None
 
     assert body["address"] == ADDRESS
     assert (await post_withdrawal(env, alice, "100.00", "bsc", OTHER_ADDRESS)).status_code == 200
+
+
+async def test_the_list_pages_newest_first_with_the_api_cursor(env: Env) -> None:
+    alice = await verified_customer(env.db, env.settings)
+    first = await save(env, alice, ADDRESS, "bsc")
+    second = await save(env, alice, ADDRESS, "polygon")
+    third = await save(env, alice, OTHER_ADDRESS, "bsc")
+
+    page = (await env.client.get(ADDRESSES, params={"limit": 2}, headers=alice.auth)).json()
+    rest = (
+        await env.client.get(
+            ADDRESSES, params={"limit": 2, "cursor": page["next_cursor"]}, headers=alice.auth
+        )
+    ).json()
+
+    assert [a["id"] for a in page["data"]] == [third["id"], second["id"]]
+    assert page["has_more"] is True
+    assert rest == {"data": [first], "has_more": False, "next_cursor": None}

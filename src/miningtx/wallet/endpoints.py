@@ -44,6 +44,7 @@ router = APIRouter(tags=["Wallet"], dependencies=auth_dependencies)
 test_helpers = APIRouter(tags=["Sandbox test helpers"], dependencies=auth_dependencies)
 PageDep = Annotated[PageRequest, Depends(page_request)]
 WithdrawalIdPath = Annotated[str, Path(max_length=64)]
+AddressIdPath = Annotated[str, Path(max_length=64)]
 
 
 @router.get("/deposits/address", summary="Get your USDT deposit address")
@@ -253,7 +254,7 @@ async def set_address_book_settings(
     responses={404: {}},
 )
 async def delete_withdrawal_address(
-    address_id: WithdrawalIdPath, request: Request, principal: PrincipalDep, db: DatabaseDep
+    address_id: AddressIdPath, request: Request, principal: PrincipalDep, db: DatabaseDep
 ) -> JSONResponse:
     async with unit_of_work(request, db, principal.customer_seq) as work:
         saved = await controls.delete_address(
