@@ -33,12 +33,13 @@ from miningtx.pools.commands import pools_app
 from miningtx.solvency.commands import solvency
 from miningtx.staking.commands import staking_app
 from miningtx.wallet.chain import ChainError, verify_live_chains
-from miningtx.wallet.commands import signer_app, withdrawals_app
+from miningtx.wallet.commands import limits_app, signer_app, withdrawals_app
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import all_jobs, run_forever, run_round
 
 app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
 catalog_app.add_typer(staking_app, name="staking")
+customers_app.add_typer(limits_app, name="limits")
 for sub, name in (
     (customers_app, "customers"),
     (keys_app, "keys"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import time
+from datetime import time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +15,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    TypeAdapter,
+    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -75,13 +77,46 @@ UsdtSetting = Annotated[int, BeforeValidator(_usdt_setting)]
 
 
 def _optional_usdt_setting(value: object, info: ValidationInfo) -> int | None:
+    """An optional money setting: unset or empty is None (the feature is off)."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     return _usdt_setting(value, info)
 
 
-#: A money setting that may be unset (empty or absent: None, the feature is off).
+#: A money setting that may be unset (None): the feature it bounds is off.
 OptionalUsdtSetting = Annotated[int | None, BeforeValidator(_optional_usdt_setting)]
+
+
+def _duration_setting(value: object, info: ValidationInfo) -> timedelta:
+    """A duration setting: seconds ("86400") or an ISO 8601 duration ("PT24H")."""
+    variable = f"MTX_{(info.field_name or '').upper()}"
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    if isinstance(value, str):
+        text = value.strip()
+        if re.fullmatch(r"-?\d+(\.\d+)?", text):
+            return timedelta(seconds=float(text))
+        try:
+            return TypeAdapter(timedelta).validate_python(text)
+        except ValidationError:
+            pass
+    raise ValueError(
+        f"{variable} must be seconds or an ISO 8601 duration such as PT24H (got {value!r})"
+    )
+
+
+#: A duration setting: seconds or ISO 8601, held as a timedelta.
+DurationSetting = Annotated[timedelta, BeforeValidator(_duration_setting)]
+
+# --- withdrawal limits and the address book (issue 13, parts 3 and 5) ---
+#: Rolling withdrawal limits per customer unless an operator set an override (micro-USDT).
+DEFAULT_WITHDRAWAL_LIMIT_24H = 10_000 * UNITS_PER_USDT
+DEFAULT_WITHDRAWAL_LIMIT_30D = 100_000 * UNITS_PER_USDT
+#: How long a newly saved withdrawal address (or switching the saved-addresses-only mode
+#: off) waits before it takes effect.
+DEFAULT_WITHDRAWAL_ADDRESS_DELAY = timedelta(hours=24)
 
 
 class NetworkSettings(BaseModel):
@@ -179,6 +214,18 @@ class Settings(BaseSettings):
     #: Withdrawals whose amount is above this need approvals by two different operators
     #: (MTX_WITHDRAWAL_FOUR_EYES_ABOVE, USDT; unset: one approval sends it).
     withdrawal_four_eyes_above: OptionalUsdtSetting = None
+    # --- withdrawal limits, auto-approval, the address book (issue 13, parts 3 and 5) ---
+    #: What one customer may withdraw over any rolling 24 hours / 30 days (USDT strings;
+    #: operators override them per customer with `mtx customers limits set`).
+    withdrawal_limit_24h: UsdtSetting = DEFAULT_WITHDRAWAL_LIMIT_24H
+    withdrawal_limit_30d: UsdtSetting = DEFAULT_WITHDRAWAL_LIMIT_30D
+    #: Withdrawals at or below this from verified customers, within their limits, are
+    #: approved at request time without an operator. Unset: every withdrawal is reviewed.
+    #: Keep it below MTX_WITHDRAWAL_FOUR_EYES_ABOVE.
+    withdrawal_auto_approve_max: OptionalUsdtSetting = None
+    #: Cool-down of a newly saved withdrawal address, and of switching the
+    #: saved-addresses-only mode off (seconds, or an ISO 8601 duration such as PT24H).
+    withdrawal_address_delay: DurationSetting = DEFAULT_WITHDRAWAL_ADDRESS_DELAY
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
     #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).
@@ -256,6 +303,8 @@ class Settings(BaseSettings):
                 raise ValueError(f"MTX_{name.upper()} must look like '120/minute'")
         if self.withdrawal_fee >= self.withdrawal_min:
             raise ValueError("MTX_WITHDRAWAL_FEE must be below MTX_WITHDRAWAL_MIN")
+        if self.withdrawal_address_delay < timedelta(0):
+            raise ValueError("MTX_WITHDRAWAL_ADDRESS_DELAY must not be negative")
         if self.mode is Mode.LIVE and not self.wallet_xpub:
             raise ValueError("live mode needs MTX_WALLET_XPUB, the wallet's extended public key")
         if self.mode is Mode.LIVE and (

@@ -252,6 +252,10 @@ async def test_openapi_describes_every_route_body_and_error(env: Env) -> None:
         "/v1/withdrawals",
         "/v1/withdrawals/{withdrawal_id}",
         "/v1/withdrawals/{withdrawal_id}/cancel",
+        "/v1/withdrawals/limits",
+        "/v1/withdrawal_addresses",
+        "/v1/withdrawal_addresses/{address_id}",
+        "/v1/withdrawal_addresses/settings",
         "/v1/partners",
         "/v1/test_helpers/clock/advance",
         "/v1/webhook_endpoints",
@@ -270,6 +274,9 @@ async def test_openapi_describes_every_route_body_and_error(env: Env) -> None:
         ("get", "/v1/contracts/activations/{activation_id}"): ("200", "404"),
         ("get", "/v1/staking/stakes/{stake_id}"): ("200", "404"),
         ("get", "/v1/withdrawals/{withdrawal_id}"): ("200", "404"),
+        ("post", "/v1/withdrawal_addresses"): ("200", "400", "401", "409", "429"),
+        ("delete", "/v1/withdrawal_addresses/{address_id}"): ("200", "404"),
+        ("post", "/v1/withdrawal_addresses/settings"): ("200", "400", "401"),
     }
     for (method, path), statuses in declared.items():
         operation = paths[path][method]
@@ -309,6 +316,8 @@ POST_ROUTES = [
     "/v1/test_helpers/deposits",
     "/v1/test_helpers/clock/advance",
     "/v1/webhook_endpoints",
+    "/v1/withdrawal_addresses",
+    "/v1/withdrawal_addresses/settings",
 ]
 GARBAGE_BODIES: list[object] = [
     [],

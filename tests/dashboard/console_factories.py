@@ -60,6 +60,7 @@ async def pending_withdrawal(
             address=ADDRESS,
             terms=wallet.WithdrawalTerms.from_settings(settings),
             now=utcnow(),
+            simulates=settings.simulates,
         )
         return withdrawal.id
 

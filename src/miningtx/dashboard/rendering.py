@@ -50,6 +50,7 @@ CUSTOMER_NAV: tuple[tuple[str, str], ...] = (
     ("Staking", "staking"),  # /staking
     ("Deposits", "deposits"),  # /deposits
     ("Withdrawals", "withdrawals"),  # /withdrawals
+    ("Address book", "withdrawal_addresses"),  # /withdrawals/addresses
     ("Transactions", "transactions"),  # /transactions
     ("Partners", "partners"),  # /partners
     ("KYC", "kyc"),  # /kyc

@@ -53,6 +53,7 @@ from miningtx.models.webhooks import (
     WebhookEndpointStatus,
     WebhookSubscription,
 )
+from miningtx.models.withdrawal_controls import WithdrawalAddress, WithdrawalControls
 
 __all__ = [
     "AccountKind",
@@ -101,6 +102,8 @@ __all__ = [
     "WebhookEndpointStatus",
     "WebhookSubscription",
     "Withdrawal",
+    "WithdrawalAddress",
     "WithdrawalApproval",
+    "WithdrawalControls",
     "WithdrawalStatus",
 ]

@@ -11,14 +11,16 @@ import typer
 from rich.table import Table
 
 from miningtx.audit import service as audit
-from miningtx.audit.commands import OperatorOpt, required_operator
+from miningtx.audit.commands import OperatorOpt, acting_operator, required_operator
 from miningtx.config import get_settings
+from miningtx.customers import service as customers
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
 from miningtx.kit.db import Database
 from miningtx.kit.logging import configure_logging
-from miningtx.kit.money import format_amount
+from miningtx.kit.money import DECIMALS, AmountError, format_amount, parse_decimal
 from miningtx.models import Withdrawal, WithdrawalStatus
+from miningtx.wallet import controls
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
@@ -219,3 +221,120 @@ def withdrawals_reject(
         _withdrawal_dict(withdrawal),
         f"{withdrawal_id} rejected; {format_amount(withdrawal.amount)} USDT returned.",
     )
+
+
+# --- `mtx customers limits`: per-customer withdrawal limits (wallet.controls) -------------
+
+limits_app = typer.Typer(help="A customer's withdrawal limits.", no_args_is_help=True)
+CustomerIdArg = Annotated[str, typer.Argument(help="Customer id (usr_...).")]
+
+
+def _limits_dict(customer_id: str, limits: controls.WithdrawalLimits) -> dict[str, Any]:
+    def window(w: controls.Window) -> dict[str, Any]:
+        return {
+            "limit": format_amount(w.limit),
+            "used": format_amount(w.used),
+            "remaining": format_amount(w.remaining),
+            "oldest_leaves_at": rfc3339(w.oldest_leaves_at) if w.oldest_leaves_at else None,
+        }
+
+    return {
+        "customer": customer_id,
+        "custom": limits.overridden,
+        "remaining": format_amount(limits.remaining),
+        "rolling_24h": window(limits.day),
+        "rolling_30d": window(limits.month),
+    }
+
+
+def _limits_text(data: dict[str, Any]) -> str:
+    day, month = data["rolling_24h"], data["rolling_30d"]
+    source = "own limits" if data["custom"] else "deployment defaults"
+    return (
+        f"{data['customer']} ({source}): 24 h {day['used']} of {day['limit']} USDT used, "
+        f"30 d {month['used']} of {month['limit']} USDT used; "
+        f"{data['remaining']} USDT can be withdrawn now."
+    )
+
+
+def _show_limits(
+    customer_id: str, as_json: bool, change: str | None, operator: str | None = None
+) -> None:
+    settings = get_settings()
+    terms = controls.ControlTerms.from_settings(settings)
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            found = await customers.get_customer(session, customer_id)
+            now = await db.clock.sync(session)
+            if change == "clear":
+                acting = await acting_operator(session, operator)
+                await controls.clear_limits(session, found.seq, operator=acting, now=now)
+            elif change is not None:
+                raise AssertionError(change)
+            return _limits_dict(
+                found.id, await controls.withdrawal_limits(session, found.seq, terms, now)
+            )
+
+    data = run(work)
+    emit(as_json, data, _limits_text(data))
+
+
+@limits_app.command("show")
+def limits_show(customer: CustomerIdArg, as_json: JsonOpt = False) -> None:
+    """The customer's withdrawal limits, what counts against them and what is left."""
+    _show_limits(customer, as_json, None)
+
+
+@limits_app.command("set")
+def limits_set(
+    customer: CustomerIdArg,
+    limit_24h: Annotated[
+        str | None, typer.Option("--24h", help="USDT over any rolling 24 hours (0 stops).")
+    ] = None,
+    limit_30d: Annotated[
+        str | None, typer.Option("--30d", help="USDT over any rolling 30 days (0 stops).")
+    ] = None,
+    operator: OperatorOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give the customer limits of their own (either or both); the rest stay as they are."""
+    if limit_24h is None and limit_30d is None:
+        fail("give --24h, --30d or both")
+    day = _limit_arg(limit_24h)
+    month = _limit_arg(limit_30d)
+    settings = get_settings()
+    terms = controls.ControlTerms.from_settings(settings)
+
+    async def work(db: Database) -> dict[str, Any]:
+        async with db.write() as session:
+            found = await customers.get_customer(session, customer)
+            now = await db.clock.sync(session)
+            acting = await acting_operator(session, operator)
+            await controls.set_limits(
+                session, found.seq, limit_24h=day, limit_30d=month, operator=acting, now=now
+            )
+            return _limits_dict(
+                found.id, await controls.withdrawal_limits(session, found.seq, terms, now)
+            )
+
+    data = run(work)
+    emit(as_json, data, _limits_text(data))
+
+
+@limits_app.command("clear")
+def limits_clear(
+    customer: CustomerIdArg, operator: OperatorOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Remove the customer's own limits: MTX_WITHDRAWAL_LIMIT_24H / _30D apply again."""
+    _show_limits(customer, as_json, "clear", operator)
+
+
+def _limit_arg(text: str | None) -> int | None:
+    """A limit typed on the command line: a USDT amount, 0 included."""
+    if text is None:
+        return None
+    try:
+        return parse_decimal(text, DECIMALS)
+    except AmountError as error:
+        fail(f"limits are USDT amounts such as 5000.00: {error}")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from miningtx.kit.db import ReadSession, WriteSession
 from miningtx.kit.pagination import PageRequest
@@ -15,7 +17,9 @@ from miningtx.models import (
     KycStatus,
     Operator,
     Withdrawal,
+    WithdrawalAddress,
     WithdrawalApproval,
+    WithdrawalControls,
     WithdrawalStatus,
 )
 
@@ -119,3 +123,93 @@ async def approvers(session: AnySession, withdrawal_seqs: Sequence[int]) -> dict
     for withdrawal_seq, email in rows:
         found[withdrawal_seq].append(email)
     return found
+
+
+# --- withdrawal controls (wallet.controls) ------------------------------------------------
+
+
+async def withdrawn_since(
+    session: AnySession,
+    customer_seq: int,
+    since: datetime,
+    statuses: Sequence[WithdrawalStatus],
+) -> tuple[int, datetime | None]:
+    """The amounts of the customer's withdrawals in `statuses` requested after `since`,
+    and when the oldest of them was requested."""
+    row = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Withdrawal.amount), 0), func.min(Withdrawal.requested_at)
+            ).where(
+                Withdrawal.customer_seq == customer_seq,
+                Withdrawal.status.in_(statuses),
+                Withdrawal.requested_at > since,
+            )
+        )
+    ).one()
+    # MIN() takes its argument's type, so the timestamp comes back UTC-aware on SQLite too.
+    return int(row[0]), row[1]
+
+
+async def locked_controls(
+    session: WriteSession, customer_seq: int, now: datetime
+) -> WithdrawalControls:
+    """The customer's controls row, created on first use, locked FOR UPDATE (PostgreSQL;
+    SQLite's BEGIN IMMEDIATE already holds every other writer off)."""
+    connection = await session.connection()
+    insert = sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert
+    await session.execute(
+        insert(WithdrawalControls)
+        .values(customer_seq=customer_seq, saved_addresses_only=False, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["customer_seq"])
+    )
+    controls = await session.scalar(
+        select(WithdrawalControls)
+        .where(WithdrawalControls.customer_seq == customer_seq)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if controls is None:
+        raise LookupError(f"no withdrawal controls for customer seq {customer_seq}")
+    return controls
+
+
+async def saved_address(
+    session: AnySession, customer_seq: int, network: str, address: str
+) -> WithdrawalAddress | None:
+    return await session.scalar(
+        select(WithdrawalAddress).where(
+            WithdrawalAddress.customer_seq == customer_seq,
+            WithdrawalAddress.network == network,
+            WithdrawalAddress.address == address,
+        )
+    )
+
+
+async def find_saved_address(
+    session: AnySession, customer_seq: int, address_id: str
+) -> WithdrawalAddress | None:
+    return await session.scalar(
+        select(WithdrawalAddress).where(
+            WithdrawalAddress.customer_seq == customer_seq, WithdrawalAddress.id == address_id
+        )
+    )
+
+
+async def count_saved_addresses(session: AnySession, customer_seq: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(WithdrawalAddress)
+        .where(WithdrawalAddress.customer_seq == customer_seq)
+    )
+    return int(count or 0)
+
+
+async def list_saved_addresses(
+    session: AnySession, customer_seq: int, page: PageRequest
+) -> list[tuple[int, WithdrawalAddress]]:
+    query = select(WithdrawalAddress).where(WithdrawalAddress.customer_seq == customer_seq)
+    if page.after_seq is not None:
+        query = query.where(WithdrawalAddress.seq < page.after_seq)
+    rows = await session.scalars(query.order_by(WithdrawalAddress.seq.desc()).limit(page.limit + 1))
+    return [(a.seq, a) for a in rows]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,7 @@ from miningtx.models import (
     WithdrawalApproval,
     WithdrawalStatus,
 )
-from miningtx.wallet import repository
+from miningtx.wallet import controls, repository
 from miningtx.wallet.keys import AddressError, checksummed_address, derive_address
 from miningtx.wallet.payouts import PayoutSender, SimulatedChain
 from miningtx.wallet.schemas import render_deposit, render_withdrawal
@@ -243,14 +243,20 @@ async def assign_deposit_address(
 
 @dataclass(frozen=True, slots=True)
 class WithdrawalTerms:
-    """The deployment's withdrawal minimum and fee, in micro-USDT."""
+    """The deployment's withdrawal minimum and fee, in micro-USDT, and its withdrawal
+    controls (limits, auto-approval, address cool-down)."""
 
     min_amount: int
     fee: int
+    controls: controls.ControlTerms = field(default_factory=controls.ControlTerms)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> WithdrawalTerms:
-        return cls(settings.withdrawal_min, settings.withdrawal_fee)
+        return cls(
+            settings.withdrawal_min,
+            settings.withdrawal_fee,
+            controls.ControlTerms.from_settings(settings),
+        )
 
 
 async def request_withdrawal(
@@ -262,11 +268,14 @@ async def request_withdrawal(
     address: str,
     terms: WithdrawalTerms,
     now: datetime,
+    simulates: Callable[[str], bool],
 ) -> Withdrawal:
     """Hold `amount` from the customer's available balance and queue it for review.
 
     Checks, in order: the address (400), the minimum (400), verified KYC (403), the
-    balance (402). A refusal writes nothing.
+    address book and the rolling limits (403, `wallet.controls`), the balance (402). A
+    refusal writes nothing. At or below the auto-approval ceiling it is approved at once
+    (`auto_approve`; `simulates` as for `approve_withdrawal`).
     """
     try:
         destination = checksummed_address(address)
@@ -276,6 +285,15 @@ async def request_withdrawal(
         raise withdrawal_below_minimum(terms.min_amount)
     if await repository.customer_kyc_status(session, customer.seq) != KycStatus.VERIFIED:
         raise kyc_required()
+    await controls.check_withdrawal(
+        session,
+        customer.seq,
+        network=network,
+        address=destination,
+        amount=amount,
+        terms=terms.controls,
+        now=now,
+    )
     withdrawal_id = new_id("wd")
     try:
         await ledger.post(
@@ -308,6 +326,8 @@ async def request_withdrawal(
     )
     session.add(withdrawal)
     await session.flush()
+    if terms.controls.auto_approves(amount):
+        withdrawal = await auto_approve(session, withdrawal, now, simulates=simulates)
     return withdrawal
 
 
@@ -467,6 +487,43 @@ async def approve_withdrawal(
         withdrawal = await send_payout(session, withdrawal, SimulatedChain(), now)
         withdrawal = await settle_withdrawal(session, withdrawal.id, now)
     return withdrawal
+
+
+async def auto_approve(
+    session: WriteSession,
+    withdrawal: Withdrawal,
+    now: datetime,
+    *,
+    simulates: Callable[[str], bool],
+) -> Withdrawal:
+    """Approve a pending withdrawal without an operator (pending -> approved).
+
+    Only `request_withdrawal` calls it, after every check passed (KYC, address book,
+    limits) and for an amount at or below MTX_WITHDRAWAL_AUTO_APPROVE_MAX. On a simulated
+    network it then completes as an operator's approval would.
+    """
+    approved = await _transition(
+        session,
+        withdrawal.id,
+        (WithdrawalStatus.PENDING,),
+        {"status": WithdrawalStatus.APPROVED, "decided_at": now},
+    )
+    await audit.record(
+        session,
+        actor=None,
+        action="withdrawal.auto_approved",
+        target=approved.id,
+        before={"status": WithdrawalStatus.PENDING.value},
+        after={
+            "status": WithdrawalStatus.APPROVED.value,
+            "amount": format_amount(approved.amount),
+        },
+        now=now,
+    )
+    if simulates(approved.network):
+        approved = await send_payout(session, approved, SimulatedChain(), now)
+        approved = await settle_withdrawal(session, approved.id, now)
+    return approved
 
 
 async def send_payout(

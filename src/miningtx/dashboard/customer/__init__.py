@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from miningtx.dashboard.customer import (
+    address_book,
     api_keys,
     contracts,
     kyc,
@@ -17,6 +18,7 @@ ROUTERS: list[APIRouter] = [
     contracts.router,
     staking.router,
     wallet.router,
+    address_book.router,
     transactions.router,
     partners.router,
     kyc.router,

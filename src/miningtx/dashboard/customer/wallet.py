@@ -22,8 +22,8 @@ from miningtx.kit.errors import ApiError, invalid, not_found
 from miningtx.kit.money import format_amount
 from miningtx.kit.networks import NETWORKS
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
-from miningtx.models import DepositAddress
-from miningtx.wallet import repository, service
+from miningtx.models import DepositAddress, WithdrawalStatus
+from miningtx.wallet import controls, repository, service
 from miningtx.wallet.schemas import TestDepositIn, WithdrawalIn
 
 router = customer_pages()
@@ -138,6 +138,14 @@ async def _withdrawals_context(
             session, principal.customer_seq, _page(cursor), None
         )
         kyc_status = await repository.customer_kyc_status(session, principal.customer_seq)
+        now = await database(request).clock.sync(session)
+        limits = await controls.withdrawal_limits(
+            session,
+            principal.customer_seq,
+            controls.ControlTerms.from_settings(_settings(request)),
+            now,
+        )
+        address_mode = await controls.address_mode(session, principal.customer_seq, now)
     async with database(request).read_engine.connect() as connection:
         balance = await customers.balance(connection, principal.customer_seq)
     withdrawals = make_page(rows, PAGE_SIZE)
@@ -149,6 +157,8 @@ async def _withdrawals_context(
         "terms": terms,
         "kyc_status": kyc_status,
         "available_balance": balance.available,
+        "limits": limits,
+        "address_mode": address_mode,
     }
 
 
@@ -183,6 +193,7 @@ async def request_withdrawal(
                 network=body.network,
                 address=body.address,
                 terms=service.WithdrawalTerms.from_settings(_settings(request)),
+                simulates=_settings(request).simulates,
                 now=work.now,
             )
     except ApiError as error:
@@ -194,10 +205,15 @@ async def request_withdrawal(
             values={"amount": amount, "network": network, "address": address},
             context=await _withdrawals_context(request, principal, None),
         )
+    outcome = (
+        "it is pending review."
+        if withdrawal.status == WithdrawalStatus.PENDING
+        else f"it was approved automatically and is {withdrawal.status}."
+    )
     raise Redirect(
         WITHDRAWALS,
         flash=f"Withdrawal {withdrawal.id} of {format_amount(withdrawal.amount)} USDT requested: "
-        "it is pending review.",
+        f"{outcome}",
     )
 
 

@@ -16,6 +16,7 @@ from miningtx.kit.deps import ReadConnectionDep, ReadDep
 from miningtx.kit.errors import invalid
 from miningtx.kit.pagination import PageRequest, decode_cursor, make_page
 from miningtx.models import TransferKind
+from miningtx.wallet import controls
 
 router = console_pages()
 PAGE = "/console/customers"
@@ -49,6 +50,8 @@ async def customer_page(
     rows = await customers_repo.transactions(
         session, customer.seq, page, TransferKind(type) if type else None
     )
+    now = await request.app.state.db.clock.sync(session)
+    terms = controls.ControlTerms.from_settings(request.app.state.settings)
     return await render(
         request,
         "console/customer.html",
@@ -59,5 +62,7 @@ async def customer_page(
             "type": type,
             "type_options": [("", "All types"), *((t, t) for t in TRANSACTION_TYPES)],
             "first_page": not cursor,
+            "limits": await controls.withdrawal_limits(session, customer.seq, terms, now),
+            "address_mode": await controls.address_mode(session, customer.seq, now),
         },
     )
