@@ -39,6 +39,7 @@ from miningtx.models.wallet import (
     DepositAddress,
     DepositPurpose,
     DepositStatus,
+    HotWalletObservation,
     Withdrawal,
     WithdrawalStatus,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "DepositStatus",
     "Event",
     "Fleet",
+    "HotWalletObservation",
     "IdempotencyRecord",
     "IdempotencyState",
     "KycStatus",
