@@ -40,6 +40,7 @@ from miningtx.mining.endpoints import router as mining_router
 from miningtx.partners.endpoints import router as partners_router
 from miningtx.sandbox import router as sandbox_router
 from miningtx.staking.endpoints import router as staking_router
+from miningtx.wallet import custody
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
@@ -259,4 +260,7 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
     @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:
         body, content_type = metrics.render()
+        # The signer serves no HTTP: its last look at each hot wallet is in the database.
+        async with db.read() as session:
+            body += custody.metrics_text(await custody.observations(session))
         return Response(body, media_type=content_type)

@@ -30,7 +30,7 @@ from miningtx.mining.commands import capacity_app, catalog_app, rewards_app
 from miningtx.solvency.commands import solvency
 from miningtx.staking.commands import staking_app
 from miningtx.wallet.chain import ChainError, verify_live_chains
-from miningtx.wallet.commands import signer_app, withdrawals_app
+from miningtx.wallet.commands import signer_app, wallets_app, withdrawals_app
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import all_jobs, run_forever, run_round
 
@@ -49,6 +49,7 @@ for sub, name in (
     (webhooks_app, "webhooks"),
     (operators_app, "operators"),
     (signer_app, "signer"),
+    (wallets_app, "wallets"),
 ):
     app.add_typer(sub, name=name)
 
