@@ -13,6 +13,7 @@ from enum import StrEnum
 import pytest
 from alembic import command
 from sqlalchemy import String, func, literal, select, text, update
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.exc import IntegrityError
 
 from miningtx.kit.clock import utcnow
@@ -353,3 +354,29 @@ async def test_0007_downgrades_and_upgrades_again_on_a_database_holding_data(
     assert await rows(db) == data_at_head
     with pytest.raises(IntegrityError):
         await set_first_row(db, "withdrawals", "status", "bogus")
+
+
+async def test_0010_wallet_tiers_downgrades_keeping_cold_sweeps_as_sweeps(
+    db: Database, database_url: str
+) -> None:
+    await set_first_row(db, "chain_transactions", "kind", ChainTransactionKind.COLD_SWEEP)
+    assert "cold_sweep" in await check_values(db, "chain_transactions", "kind")
+    await db.dispose()
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0007")
+
+    assert await check_values(db, "chain_transactions", "kind") == ["payout", "gas", "sweep"]
+    async with db.read() as session:
+        kinds = list(await session.scalars(text("SELECT kind FROM chain_transactions")))
+        tables = await session.run_sync(
+            lambda sync: sqlalchemy_inspect(sync.connection()).get_table_names()
+        )
+    assert kinds == ["sweep"]  # the record (its nonce) is kept
+    assert "hot_wallet_observations" not in tables
+    await db.dispose()
+
+    await asyncio.to_thread(upgrade, database_url, "head")
+    assert "cold_sweep" in await check_values(db, "chain_transactions", "kind")
+    await set_first_row(db, "chain_transactions", "kind", ChainTransactionKind.COLD_SWEEP)
+    with pytest.raises(IntegrityError):
+        await set_first_row(db, "chain_transactions", "kind", "warm_sweep")

@@ -47,7 +47,7 @@ def cold_account(chain: Chain) -> DevAccount:
 
 
 def custody_variables(platform: Platform) -> dict[str, str]:
-    variables = {}
+    variables: dict[str, str] = {}
     for network in ("bsc", "polygon"):
         chain = platform.on(network)
         prefix = f"MTX_CHAIN_{network.upper()}_"
