@@ -73,11 +73,11 @@ def signer_run(
         fail(str(error))
     if not settings.chains():
         fail("no network has a node configured: set MTX_CHAIN_BSC_RPC_URL and friends")
-    _warn_about_custody(settings)
 
     async def work(db: Database) -> int:
         if not settings.sandbox:
             await verify_live_chains(settings)
+        _warn_about_custody(settings)
         signer = Signer(db, settings, keys)
         if once:
             return await signer.run_round()

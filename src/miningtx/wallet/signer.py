@@ -458,9 +458,10 @@ class Signer:
             return 0
         decimals = await client.decimals()
         gas_cost = PAYOUT_GAS * await client.gas_price() * 2
-        usdt = await client.token_balance(hot.address)
-        native = await client.native_balance(hot.address)
         mined = await client.nonce(hot.address, "latest")
+        funds = HotFunds(usdt=await client.token_balance(hot.address), mined_nonce=mined)
+        usdt = funds.usdt
+        native = await client.native_balance(hot.address)
         for tx in in_flight:  # signed from the hot wallet, not mined yet: already spent
             if int(tx.nonce) < mined:
                 continue
@@ -497,12 +498,13 @@ class Signer:
                         )
         done = 0
         for withdrawal_id in plan.pay:
-            if await self._pay_one(client, by_id[withdrawal_id]):
+            if await self._pay_one(client, by_id[withdrawal_id], funds):
                 done += 1
         return done
 
-    async def _pay_one(self, client: ChainClient, withdrawal: Withdrawal) -> bool:
-        """Sign and send one payout the hot wallet can cover (checked by the plan)."""
+    async def _pay_one(self, client: ChainClient, withdrawal: Withdrawal, funds: HotFunds) -> bool:
+        """Sign and send one payout the hot wallet can cover (checked by the plan, and
+        again when it is recorded: another signer may have spent the funds meanwhile)."""
         hot = self.keys.hot_wallet()
         raw_amount = from_micro(withdrawal.amount - withdrawal.fee, await client.decimals())
         call: dict[str, Any] = {
@@ -528,6 +530,8 @@ class Signer:
         tx = await self._sign(client, hot, call | {"gas": gas * 12 // 10, "value": 0})
         async with self.db.write() as session:
             now = await self.db.clock.sync(session)
+            if not await _still_covered(session, client, hot.address, funds, raw_amount):
+                return False  # another signer spent it first: this one waits a round
             record = await _record(
                 session,
                 client,
@@ -649,6 +653,33 @@ async def _record(
     except IntegrityError:
         return None
     return record
+
+
+@dataclass(frozen=True, slots=True)
+class HotFunds:
+    """The hot wallet's USDT and its mined nonce count, read together when a round plans."""
+
+    usdt: int
+    mined_nonce: int
+
+
+async def _still_covered(
+    session: WriteSession, client: ChainClient, hot: str, funds: HotFunds, raw_amount: int
+) -> bool:
+    """Whether `funds` still cover `raw_amount` after every payout signed from the hot
+    wallet and not mined when they were read, including any another signer recorded
+    since. Two signers cannot both pass for one nonce (it is unique), and the later
+    nonce is only taken after the earlier record is committed, so it sees that one."""
+    values = await session.scalars(
+        select(ChainTransaction.value).where(
+            ChainTransaction.network == client.chain.network,
+            ChainTransaction.from_address == hot,
+            ChainTransaction.kind == ChainTransactionKind.PAYOUT,
+            ChainTransaction.status == ChainTransactionStatus.SIGNED,
+            ChainTransaction.nonce >= funds.mined_nonce,
+        )
+    )
+    return sum(int(value) for value in values) + raw_amount <= funds.usdt
 
 
 @dataclass(frozen=True, slots=True)
