@@ -8,6 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from miningtx.cli import app as cli
+from miningtx.config import get_settings
+from miningtx.kit.clock import utcnow
+from miningtx.kit.db import Database
+from miningtx.wallet import service as wallet
+from miningtx.wallet.custody import WAITING_FOR_USDT
 from tests.operator_cli import api, mtx, mtx_fails, runner
 
 KYC = {
@@ -208,3 +213,40 @@ def test_solvency_fails_loudly_when_the_books_break(sqlite_env: Path) -> None:
     assert result.exit_code == 1
     assert "platform:stakes_locked" in result.stdout
     assert '"ok": false' in result.stdout
+
+
+def test_a_withdrawal_waiting_for_hot_wallet_funds_is_listed_as_such(sqlite_env: Path) -> None:
+    mtx("pools", "fund", "bonus", "--amount", "10.00")
+    _, key = verified_customer("wanda", "1000.00")
+    waiting = withdraw(key, "300.00")
+    with sqlite3.connect(sqlite_env) as connection:  # approved, as the signer finds it
+        connection.execute(
+            "UPDATE withdrawals SET status = 'approved' WHERE id = ?", (waiting["id"],)
+        )
+
+    async def mark() -> None:
+        db = Database(get_settings())
+        async with db.write() as session:
+            await wallet.mark_waiting(session, waiting["id"], WAITING_FOR_USDT, utcnow())
+        await db.dispose()
+
+    asyncio.run(mark())
+    [listed] = mtx("withdrawals", "list", "--status", "approved")["withdrawals"]
+    table = runner.invoke(
+        cli, ["withdrawals", "list", "--status", "approved"], env={"COLUMNS": "300"}
+    )
+    status = {entry["network"]: entry for entry in mtx("wallets", "status")["networks"]}
+
+    assert listed["status"] == "approved"
+    assert listed["waiting_reason"] == WAITING_FOR_USDT
+    assert listed["waiting_since"].endswith("Z")
+    assert "waiting for hot wallet funds since" in table.stdout
+    assert call(key, "GET", f"/v1/withdrawals/{waiting['id']}")["status"] == "approved"
+    # No node configured: no balances, but the waiting withdrawals are counted.
+    assert status["bsc"]["node"] is False
+    assert status["bsc"]["balances"] is None
+    assert (status["bsc"]["waiting_withdrawals"], status["bsc"]["waiting_needed"]) == (1, "299.00")
+    assert (status["polygon"]["waiting_withdrawals"], status["polygon"]["waiting_needed"]) == (
+        0,
+        "0.00",
+    )

@@ -14,7 +14,7 @@ from web3.types import TxParams, Wei
 
 from miningtx.ledger.accounts import customer_available
 from miningtx.models import ChainTransaction, Deposit, HotWalletObservation
-from miningtx.wallet.custody import WAITING_FOR_GAS, WAITING_FOR_USDT
+from miningtx.wallet.custody import WAITING_FOR_GAS, WAITING_FOR_USDT, waiting_behind
 from miningtx.wallet.keys import funding_address, hot_wallet_address
 from miningtx.wallet.reconcile import Custody, reconcile
 from tests.chain.anvil import Chain, DevAccount, units
@@ -30,6 +30,7 @@ from tests.chain.test_signer import (
 from tests.conftest import TEST_MNEMONIC, TEST_XPUB
 from tests.factories import balances, invariant_problems
 from tests.servers import MTX, run_command, server_environment
+from tests.worker.helpers import move_clock
 
 pytestmark = pytest.mark.slow
 
@@ -342,3 +343,33 @@ async def test_a_fresh_live_deployment_sweeps_before_it_pays(
     async with platform.db.read() as session:
         credited = list(await session.scalars(select(Deposit)))
     assert [d.amount for d in credited] == [300_000000]
+
+
+async def test_smaller_withdrawals_pass_a_waiting_one_until_its_grace_is_over(
+    platform: Platform,
+) -> None:
+    chain = platform.polygon
+    alice = await deposited(platform, "polygon", "3000")
+    await rounds(platform, chain)  # 1000 hot
+    big = await approved_withdrawal(platform, alice, "polygon", "1500")
+    small = await approved_withdrawal(platform, alice, "polygon", "100")
+
+    await rounds(platform, chain)
+    assert (await withdrawal(platform, small)).status == "processed"  # passed the big one
+    assert (await withdrawal(platform, big)).waiting_reason == WAITING_FOR_USDT
+
+    await move_clock(platform.db, 61 * 60)  # past the 60-minute grace
+    late = await approved_withdrawal(platform, alice, "polygon", "50")
+    await rounds(platform, chain)
+    held = await withdrawal(platform, late)
+    assert held.status == "approved"  # the hot wallet could pay it, but the big one waits
+    assert held.waiting_reason == waiting_behind(big)
+
+    await refill(chain, HOT, "700")  # 901 + 700: the big one, then the late one
+    await rounds(platform, chain)
+    assert (await withdrawal(platform, big)).status == "processed"
+    assert (await withdrawal(platform, late)).status == "processed"
+    assert await chain.token.balance_of(DESTINATION) == units(str(99 + 1499 + 49), 6)
+    assert await chain.token.balance_of(HOT) == units("53", 6)
+    assert (await custody_of(platform, "polygon")).matches
+    assert await invariant_problems(platform.db) == []
