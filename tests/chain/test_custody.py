@@ -28,6 +28,7 @@ from tests.chain.test_signer import (
     withdrawal,
 )
 from tests.conftest import TEST_MNEMONIC, TEST_XPUB
+from tests.dashboard.console_factories import signed_in_operator
 from tests.factories import balances, invariant_problems
 from tests.servers import MTX, run_command, server_environment
 from tests.worker.helpers import move_clock
@@ -192,6 +193,12 @@ async def test_sweeps_fill_the_hot_wallet_to_its_ceiling_and_send_the_rest_cold(
         "cold_address": cold_account(chain).address,
     }
 
+    await signed_in_operator(platform.db, platform.client, role="reviewer")
+    page = (await platform.client.get("/console/solvency")).text
+    assert f'data-tier="{network}.hot">1000.00<' in page
+    assert f'data-tier="{network}.cold">4000.00<' in page
+    assert "hot share 0.2000" in page
+
     # Tokens leaving the cold address for a stranger ARE a mismatch.
     await refill(chain, DESTINATION, "5")
     custody = await custody_of(platform, network)
@@ -309,6 +316,19 @@ async def test_the_floor_alert_fires_only_below_the_floor(
     assert status["polygon"]["balances"]["cold"] == "200.00"  # type: ignore[index]
     assert status["polygon"]["hot_share"] == "0.4301"
     assert status["bsc"]["below_floor"] is True
+
+
+async def test_a_signer_refuses_a_cold_address_that_is_the_platforms_own(
+    platform: Platform,
+) -> None:
+    environment = server_environment(
+        platform.settings.database_url,
+        custody_variables(platform)
+        | {"MTX_SIGNER_MNEMONIC": TEST_MNEMONIC, "MTX_CHAIN_BSC_COLD_ADDRESS": HOT},
+    )
+    code, _out, err = await run_command(str(MTX), "signer", "run", "--once", env=environment)
+    assert code == 1
+    assert "MTX_CHAIN_BSC_COLD_ADDRESS is the platform's own" in err
 
 
 async def test_a_fresh_live_deployment_sweeps_before_it_pays(

@@ -23,7 +23,7 @@ from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
 from miningtx.wallet.custody import wallet_status
 from miningtx.wallet.keys import WalletKeyError
-from miningtx.wallet.signer import Signer, SignerError, load_keys, platform_addresses
+from miningtx.wallet.signer import Keys, Signer, SignerError, load_keys, platform_addresses
 
 withdrawals_app = typer.Typer(help="Withdrawal review.", no_args_is_help=True)
 signer_app = typer.Typer(
@@ -34,9 +34,16 @@ wallets_app = typer.Typer(help="Custody tiers: hot wallet, cold address, funding
 log = structlog.get_logger(__name__)
 
 
-def _warn_about_custody(settings: Settings) -> None:
-    """Start-up warnings of custody settings that leave everything in the hot wallet."""
+def _check_custody(settings: Settings, keys: Keys) -> None:
+    """Refuse a cold address that is one of the platform's own (its key would be here);
+    warn about custody settings that leave everything in the hot wallet."""
+    own = {keys.hot_wallet().address, keys.funding().address}
     for chain in settings.chains():
+        if chain.cold_address in own:
+            fail(
+                f"MTX_CHAIN_{chain.network.upper()}_COLD_ADDRESS is the platform's own hot "
+                "wallet or funding address: the cold address's key must never be here"
+            )
         if chain.cold_address is None:
             log.warning(
                 "cold_address_unset",
@@ -77,7 +84,7 @@ def signer_run(
     async def work(db: Database) -> int:
         if not settings.sandbox:
             await verify_live_chains(settings)
-        _warn_about_custody(settings)
+        _check_custody(settings, keys)
         signer = Signer(db, settings, keys)
         if once:
             return await signer.run_round()
