@@ -10,6 +10,11 @@ from typing import Any
 import pytest
 
 from miningtx.cli import app as cli
+from miningtx.config import get_settings
+from miningtx.kit.clock import utcnow
+from miningtx.kit.db import Database
+from miningtx.wallet import service as wallet
+from miningtx.wallet.custody import WAITING_FOR_USDT
 from tests.operator_cli import api, mtx, mtx_fails, runner
 
 KYC = {
@@ -101,7 +106,8 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     second = withdraw(key, "200.00", "polygon")
 
     queue = mtx("withdrawals", "list")["withdrawals"]
-    table = runner.invoke(cli, ["withdrawals", "list"])
+    # An operator's terminal, wide enough for every column (a test's console is 80 wide).
+    table = runner.invoke(cli, ["withdrawals", "list"], env={"COLUMNS": "160"})
     held = call(key, "GET", "/v1/balance")
     approved = mtx("withdrawals", "approve", first["id"], "--operator", OPS)
     rejected = mtx(
@@ -117,7 +123,7 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
     report = mtx("solvency")
 
     assert [w["id"] for w in queue] == [first["id"], second["id"]]
-    # Every column has its header: the request time is the seventh.
+    # Every column has its header: the request time is the seventh, the approvals last.
     header = next(line for line in table.stdout.splitlines() if " id " in line)
     assert [cell.strip() for cell in header.strip("┃ ").split("┃")] == [
         "id",
@@ -127,6 +133,7 @@ def test_withdrawal_review_sends_or_returns_the_funds(sqlite_env: Path) -> None:
         "network",
         "address",
         "requested",
+        "approvals",
     ]
     assert (held["available"], held["pending_withdrawals"]) == ("510.00", "500.00")
     # Sandbox: the simulated network sends an approved withdrawal at once.
@@ -228,3 +235,40 @@ def test_solvency_fails_loudly_when_the_books_break(sqlite_env: Path) -> None:
     assert result.exit_code == 1
     assert "platform:stakes_locked" in result.stdout
     assert '"ok": false' in result.stdout
+
+
+def test_a_withdrawal_waiting_for_hot_wallet_funds_is_listed_as_such(sqlite_env: Path) -> None:
+    mtx("pools", "fund", "bonus", "--amount", "10.00")
+    _, key = verified_customer("wanda", "1000.00")
+    waiting = withdraw(key, "300.00")
+    with sqlite3.connect(sqlite_env) as connection:  # approved, as the signer finds it
+        connection.execute(
+            "UPDATE withdrawals SET status = 'approved' WHERE id = ?", (waiting["id"],)
+        )
+
+    async def mark() -> None:
+        db = Database(get_settings())
+        async with db.write() as session:
+            await wallet.mark_waiting(session, waiting["id"], WAITING_FOR_USDT, utcnow())
+        await db.dispose()
+
+    asyncio.run(mark())
+    [listed] = mtx("withdrawals", "list", "--status", "approved")["withdrawals"]
+    table = runner.invoke(
+        cli, ["withdrawals", "list", "--status", "approved"], env={"COLUMNS": "300"}
+    )
+    status = {entry["network"]: entry for entry in mtx("wallets", "status")["networks"]}
+
+    assert listed["status"] == "approved"
+    assert listed["waiting_reason"] == WAITING_FOR_USDT
+    assert listed["waiting_since"].endswith("Z")
+    assert "waiting for hot wallet funds since" in table.stdout
+    assert call(key, "GET", f"/v1/withdrawals/{waiting['id']}")["status"] == "approved"
+    # No node configured: no balances, but the waiting withdrawals are counted.
+    assert status["bsc"]["node"] is False
+    assert status["bsc"]["balances"] is None
+    assert (status["bsc"]["waiting_withdrawals"], status["bsc"]["waiting_needed"]) == (1, "299.00")
+    assert (status["polygon"]["waiting_withdrawals"], status["polygon"]["waiting_needed"]) == (
+        0,
+        "0.00",
+    )

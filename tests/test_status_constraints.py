@@ -13,6 +13,7 @@ from enum import StrEnum
 import pytest
 from alembic import command
 from sqlalchemy import String, func, literal, select, text, update
+from sqlalchemy import inspect as sqlalchemy_inspect
 from sqlalchemy.exc import IntegrityError
 
 from miningtx.kit.clock import utcnow
@@ -62,6 +63,8 @@ ENUM_COLUMNS: list[tuple[str, str, type[StrEnum]]] = sorted(
 )
 #: Tables created after 0007 (by 0008: manual adjustments).
 LATER_TABLES = {"adjustments"}
+#: The account migration 0008 adds.
+ADJUSTMENTS = "platform:adjustments"
 #: The CHECKs migration 0007 owns (0006 created the operators' and web sessions' own).
 MIGRATED = {
     f"ck_{table}_{column}"
@@ -347,27 +350,71 @@ def without_migrated_checks(found: set[tuple[str, str]]) -> set[tuple[str, str]]
     }
 
 
+def older_rows(
+    data: dict[str, list[tuple[object, ...]]],
+) -> dict[str, list[tuple[object, ...]]]:
+    """`data` without the rows of revisions after 0007 (0008's adjustments and the
+    `platform:adjustments` account), which a downgrade to 0007 removes."""
+    return {
+        table: [row for row in found if table != "ledger_accounts" or row[1] != ADJUSTMENTS]
+        for table, found in data.items()
+        if table not in LATER_TABLES
+    }
+
+
 async def test_0007_downgrades_and_upgrades_again_on_a_database_holding_data(
     db: Database, database_url: str
 ) -> None:
+    at_head, data_at_head = await schema(db), await rows(db)
     await db.dispose()
     config = alembic_config(database_url)
-    # The later revisions first: this test is about 0007's CHECKs.
+    # Alembic runs its own event loop, so it gets a thread of its own. Later revisions
+    # (0010_wallet_tiers) go first, so what follows is 0007 on its own.
     await asyncio.to_thread(command.downgrade, config, "0007")
-    at_head, data = await schema(db), await rows(db, skip=LATER_TABLES)
-    assert without_migrated_checks(at_head) != at_head
+    at_0007, data = await schema(db), await rows(db, skip=LATER_TABLES)
+    assert without_migrated_checks(at_0007) != at_0007
     await db.dispose()
-    # Alembic runs its own event loop, so it gets a thread of its own.
     await asyncio.to_thread(command.downgrade, config, "0006")
 
-    assert await schema(db) == without_migrated_checks(at_head)
+    assert await schema(db) == without_migrated_checks(at_0007)
     assert await rows(db, skip=LATER_TABLES) == data
     await set_first_row(db, "withdrawals", "status", "bogus")
     await set_first_row(db, "withdrawals", "status", WithdrawalStatus.PENDING)
     await db.dispose()
 
     await asyncio.to_thread(upgrade, database_url, "0007")
-    assert await schema(db) == at_head
+    assert await schema(db) == at_0007
     assert await rows(db, skip=LATER_TABLES) == data
+    await db.dispose()
+    await asyncio.to_thread(upgrade, database_url, "head")
+    assert await schema(db) == at_head
+    # What 0008 and later own (the adjustments and their account) went with their downgrade.
+    assert older_rows(await rows(db)) == older_rows(data_at_head)
     with pytest.raises(IntegrityError):
         await set_first_row(db, "withdrawals", "status", "bogus")
+
+
+async def test_0010_wallet_tiers_downgrades_keeping_cold_sweeps_as_sweeps(
+    db: Database, database_url: str
+) -> None:
+    await set_first_row(db, "chain_transactions", "kind", ChainTransactionKind.COLD_SWEEP)
+    assert "cold_sweep" in await check_values(db, "chain_transactions", "kind")
+    await db.dispose()
+    config = alembic_config(database_url)
+    await asyncio.to_thread(command.downgrade, config, "0007")
+
+    assert await check_values(db, "chain_transactions", "kind") == ["payout", "gas", "sweep"]
+    async with db.read() as session:
+        kinds = list(await session.scalars(text("SELECT kind FROM chain_transactions")))
+        tables = await session.run_sync(
+            lambda sync: sqlalchemy_inspect(sync.connection()).get_table_names()
+        )
+    assert kinds == ["sweep"]  # the record (its nonce) is kept
+    assert "hot_wallet_observations" not in tables
+    await db.dispose()
+
+    await asyncio.to_thread(upgrade, database_url, "head")
+    assert "cold_sweep" in await check_values(db, "chain_transactions", "kind")
+    await set_first_row(db, "chain_transactions", "kind", ChainTransactionKind.COLD_SWEEP)
+    with pytest.raises(IntegrityError):
+        await set_first_row(db, "chain_transactions", "kind", "warm_sweep")

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -14,6 +15,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from swagger_ui_bundle import swagger_ui_path
 
@@ -40,11 +42,14 @@ from miningtx.mining.endpoints import router as mining_router
 from miningtx.partners.endpoints import router as partners_router
 from miningtx.sandbox import router as sandbox_router
 from miningtx.staking.endpoints import router as staking_router
+from miningtx.wallet import custody
 from miningtx.wallet.endpoints import router as wallet_router
 from miningtx.wallet.endpoints import test_helpers
 from miningtx.wallet.keys import resolve_wallet_xpub
 from miningtx.webhooks.endpoints import router as webhooks_router
 from miningtx.worker import run_forever
+
+log = structlog.get_logger(__name__)
 
 DESCRIPTION = """A simple REST API to read balances, manage mining contracts, track rewards,
 request withdrawals and monitor partner earnings. All monetary amounts are USDT,
@@ -259,4 +264,12 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
     @app.get("/metrics", tags=["Operations"], summary="Prometheus metrics")
     async def prometheus() -> Response:
         body, content_type = metrics.render()
+        # The signer serves no HTTP: its last look at each hot wallet is in the database.
+        # Without a database the process's own metrics still answer; the hot-wallet
+        # gauges are left out (a scrape then shows them absent, not stale).
+        try:
+            async with db.read() as session:
+                body += custody.metrics_text(await custody.observations(session))
+        except SQLAlchemyError as error:
+            log.warning("metrics_hot_wallets_unavailable", error=type(error).__name__)
         return Response(body, media_type=content_type)

@@ -33,7 +33,7 @@ from miningtx.pools.commands import pools_app
 from miningtx.solvency.commands import solvency
 from miningtx.staking.commands import staking_app
 from miningtx.wallet.chain import ChainError, verify_live_chains
-from miningtx.wallet.commands import limits_app, signer_app, withdrawals_app
+from miningtx.wallet.commands import limits_app, signer_app, wallets_app, withdrawals_app
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import all_jobs, run_forever, run_round
 
@@ -55,6 +55,7 @@ for sub, name in (
     (adjustments_app, "adjustments"),
     (audit_app, "audit"),
     (signer_app, "signer"),
+    (wallets_app, "wallets"),
 ):
     app.add_typer(sub, name=name)
 

@@ -10,6 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal, Self
 
+from eth_utils.address import is_checksum_address, to_checksum_address
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -39,6 +40,7 @@ DEFAULT_SQLITE_URL = "sqlite+aiosqlite:///./var/miningtx.db"
 DEFAULT_SECRET_KEY = "sandbox-only-secret-key-do-not-use-in-live"  # noqa: S105
 MIN_SECRET_KEY_LENGTH = 32
 _RATE = re.compile(r"^\d+\s*/\s*(second|minute|hour|day)$")
+_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
 #: What each network defaults to when its MTX_CHAIN_<NETWORK>_* variables are unset
 #: (a network missing here fails every start-up, so none can be forgotten).
 _NETWORK_DEFAULTS: dict[Network, dict[str, Any]] = {
@@ -137,12 +139,58 @@ class NetworkSettings(BaseModel):
     min_deposit: int = 10 * UNITS_PER_USDT
     #: First block the watcher reads when it has no cursor yet (None: the head at first run).
     start_block: int | None = Field(default=None, ge=0)
+    # Custody tiers (issue 13, CUSTODY) --------------------------------------------------
+    #: The operator's cold address (EIP-55; its key is never on a platform machine).
+    #: Unset: sweeps keep everything in the hot wallet (live mode warns at start-up).
+    cold_address: str | None = None
+    #: Sweeps fill the hot wallet up to this many micro-USDT, the rest goes cold (None: no
+    #: ceiling); below `hot_floor` the operator is alerted (None: no floor).
+    hot_ceiling: int | None = None
+    hot_floor: int | None = None
 
     @field_validator("min_deposit", mode="before")
     @classmethod
     def _parse_min_deposit(cls, value: object, info: ValidationInfo) -> int:
         network = str(info.data.get("network", "<network>"))
         return _usdt(value, f"MTX_CHAIN_{network.upper()}_MIN_DEPOSIT")
+
+    @field_validator("hot_ceiling", "hot_floor", mode="before")
+    @classmethod
+    def _parse_hot_limits(cls, value: object, info: ValidationInfo) -> int | None:
+        if value is None or value == "":
+            return None
+        network = str(info.data.get("network", "<network>"))
+        return _usdt(value, f"MTX_CHAIN_{network.upper()}_{(info.field_name or '').upper()}")
+
+    @field_validator("cold_address", mode="before")
+    @classmethod
+    def _parse_cold_address(cls, value: object, info: ValidationInfo) -> str | None:
+        if value is None or value == "":
+            return None
+        network = str(info.data.get("network", "<network>"))
+        variable = f"MTX_CHAIN_{network.upper()}_COLD_ADDRESS"
+        text = str(value).strip()
+        if not _HEX_ADDRESS.match(text) or int(text, 16) == 0:
+            raise ValueError(f"{variable} must be an EVM address: 0x and 40 hex digits")
+        digits = text[2:]
+        mixed = digits not in (digits.lower(), digits.upper())
+        if mixed and not is_checksum_address(text):
+            raise ValueError(f"{variable} fails its EIP-55 checksum: check it for a typo")
+        checksummed: str = to_checksum_address(text)
+        return checksummed
+
+    @model_validator(mode="after")
+    def _check_hot_limits(self) -> Self:
+        if (
+            self.hot_ceiling is not None
+            and self.hot_floor is not None
+            and self.hot_floor > self.hot_ceiling
+        ):
+            name = self.network.upper()
+            raise ValueError(
+                f"MTX_CHAIN_{name}_HOT_FLOOR must not be above MTX_CHAIN_{name}_HOT_CEILING"
+            )
+        return self
 
 
 #: The fields a flat MTX_CHAIN_<NETWORK>_<FIELD> variable (or chain_<network>_<field>) sets.
@@ -164,6 +212,10 @@ class ChainSettings:
     start_block: int | None
     #: Blocks per eth_getLogs request.
     block_range: int
+    #: Custody tiers: the network's cold address, hot-wallet ceiling and floor (micro-USDT).
+    cold_address: str | None = None
+    hot_ceiling: int | None = None
+    hot_floor: int | None = None
 
 
 class _NetworkVariables(EnvSettingsSource):
@@ -251,6 +303,13 @@ class Settings(BaseSettings):
     sweep_threshold: UsdtSetting = 100 * UNITS_PER_USDT
     #: The signer's BIP-39 mnemonic file (read by `mtx signer` only; never by the API).
     signer_seed_file: Path | None = None
+    # Custody (issue 13, CUSTODY) ---------------------------------------------------------
+    #: Seconds the signer waits, within a round, for the gas top-ups and sweeps it just
+    #: sent to be mined before it pays withdrawals (instant-mining nodes answer at once).
+    signer_receipt_wait: float = Field(default=5.0, ge=0, le=120)
+    #: Minutes a withdrawal may wait for hot-wallet funds while later, smaller ones are
+    #: paid past it; after that, nothing later on its network is paid until it is.
+    withdrawal_wait_grace_minutes: float = Field(default=60.0, ge=0)
     #: Signs dashboard and console session and CSRF tokens. Live mode refuses the default.
     secret_key: str = DEFAULT_SECRET_KEY
 
@@ -351,6 +410,9 @@ class Settings(BaseSettings):
             min_deposit=settings.min_deposit,
             start_block=settings.start_block,
             block_range=self.chain_block_range,
+            cold_address=settings.cold_address,
+            hot_ceiling=settings.hot_ceiling,
+            hot_floor=settings.hot_floor,
         )
 
     def simulates(self, network: str) -> bool:

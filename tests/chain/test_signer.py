@@ -117,13 +117,18 @@ async def test_an_approved_withdrawal_arrives_on_chain_and_is_processed(
     assert custody.difference == units("1000", chain.token.decimals)
 
 
-async def test_a_transfer_that_would_revert_fails_and_returns_the_funds(
+async def test_a_transfer_the_chain_refuses_fails_and_returns_the_funds(
     platform: Platform,
 ) -> None:
+    chain = platform.polygon
     alice = await deposited(platform, "polygon", "80")
+    await chain.token.mint(HOT, units("500", 6))  # the hot wallet could pay it ...
     withdrawal_id = await approved_withdrawal(platform, alice, "polygon", "30")
+    # ... but the token refuses transfers to the destination (as Tether's USDT can).
+    owner: TxParams = {"from": chain.token.deployer.address}
+    await chain.token.contract.functions.setBlocked(DESTINATION, True).transact(owner)
 
-    await platform.signer().run_round()  # the hot wallet holds no USDT
+    await platform.signer().run_round()
     failed = await withdrawal(platform, withdrawal_id)
     assert failed.status == "failed"
     assert failed.failure_reason is not None
@@ -132,6 +137,8 @@ async def test_a_transfer_that_would_revert_fails_and_returns_the_funds(
     assert (await balances(platform.db, account))[account] == 80_000000
     assert [e.data["id"] for e in await events(platform, "withdrawal.failed")] == [withdrawal_id]
     assert await transfers_to(platform.polygon, DESTINATION) == 0
+    assert await chain.token.balance_of(HOT) == units("500", 6)
+    assert await invariant_problems(platform.db) == []
 
 
 async def test_a_transfer_reverted_on_chain_fails_and_returns_the_funds(

@@ -25,6 +25,7 @@ from starlette.routing import NoMatchFound
 
 from miningtx.dashboard import sessions
 from miningtx.kit.clock import rfc3339
+from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError
 from miningtx.kit.money import format_amount
 from miningtx.models import (
@@ -35,6 +36,7 @@ from miningtx.models import (
     WebhookEndpointStatus,
     WithdrawalStatus,
 )
+from miningtx.wallet import custody
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -225,6 +227,9 @@ async def render(
         if principal
         else [],
         "sandbox": request.app.state.settings.sandbox,
+        "custody_alerts": await _custody_alerts(request)
+        if principal and area == PrincipalKind.OPERATOR
+        else [],
         "errors": errors or FormErrors(),
         "values": dict(values or {}),
     }
@@ -234,6 +239,13 @@ async def render(
         response.delete_cookie(FLASH_COOKIE, path="/")
     sessions.apply_cookies(request, response)
     return response
+
+
+async def _custody_alerts(request: Request) -> list[str]:
+    """Every console page's banner: hot wallets the signer last saw below their floor."""
+    db: Database = request.app.state.db
+    async with db.read() as session:
+        return custody.floor_alerts(await custody.observations(session))
 
 
 async def render_refused(

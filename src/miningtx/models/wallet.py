@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -48,11 +49,13 @@ class WithdrawalStatus(StrEnum):
 
 
 class ChainTransactionKind(StrEnum):
-    """A withdrawal's `payout`, a deposit address's `gas` top-up, or its USDT `sweep`."""
+    """A withdrawal's `payout`, a deposit address's `gas` top-up, its USDT `sweep` into the
+    hot wallet, or the part of it beyond the hot wallet's ceiling, a `cold_sweep`."""
 
     PAYOUT = "payout"
     GAS = "gas"
     SWEEP = "sweep"
+    COLD_SWEEP = "cold_sweep"
 
 
 class ChainTransactionStatus(StrEnum):
@@ -158,6 +161,27 @@ class Withdrawal(Base):
     processed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     tx_hash: Mapped[str | None] = mapped_column(String(80), nullable=True)
     failure_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    #: An approved withdrawal the hot wallet cannot cover yet: since when, and why (it
+    #: stays `approved`; the signer pays it once funds arrive). Cleared when it is sent.
+    waiting_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    waiting_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+
+
+class HotWalletObservation(Base):
+    """What the signer last saw in a network's hot wallet (one row per network, rewritten
+    every round), so the API's /metrics and the console can alert below the floor."""
+
+    __tablename__ = "hot_wallet_observations"
+
+    network: Mapped[str] = mapped_column(String(16), primary_key=True)
+    #: The hot wallet's USDT in micro-USDT (truncated) and its native coin in wei (a
+    #: decimal string: wei overflow BIGINT).
+    usdt: Mapped[int] = mapped_column(BigInteger)
+    native: Mapped[str] = mapped_column(String(80))
+    floor: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    ceiling: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    below_floor: Mapped[bool] = mapped_column(Boolean)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class WithdrawalApproval(Base):
@@ -195,7 +219,8 @@ class ChainTransaction(Base):
     ever lead to re-sending these same bytes (same hash, same nonce), never a second one.
 
     kind: `payout` (a withdrawal), `gas` (native coin topping up a deposit address),
-    `sweep` (a deposit address's USDT into the hot wallet). status: `signed` until its
+    `sweep` (a deposit address's USDT into the hot wallet), `cold_sweep` (the part beyond
+    the hot wallet's ceiling, straight to the cold address). status: `signed` until its
     receipt is final, then `confirmed` or `reverted`.
     """
 

@@ -21,7 +21,8 @@ def solvency(as_json: JsonOpt = False) -> None:
 
     Also proves the ledger invariants and that every reserve matches what it backs, and,
     per network with a node configured, that the USDT held on-chain by the deposit
-    addresses, the hot wallet and the funding address matches the ledger's custody;
+    addresses, the funding address, the hot wallet and the cold address matches the
+    ledger's custody (with each tier's part and the hot share);
     exits 1 when anything fails.
     """
     settings = get_settings()
@@ -84,5 +85,8 @@ def _print_custody(custody: list[Custody]) -> None:
             "difference",
         ):
             table.add_row(name.replace("_", " "), values[name])
+        for tier in ("deposit_addresses", "funding", "hot", "cold"):
+            table.add_row(f"tier: {tier.replace('_', ' ')}", values["tiers"][tier])
+        table.add_row("hot share", values["hot_share"] or "n/a")
         out.print(table)
         out.print("match" if network.matches else "[bold red]MISMATCH[/bold red]")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import aiohttp
 from eth_typing import ChecksumAddress, HexStr
@@ -190,11 +190,10 @@ class ChainClient:
     async def native_balance(self, address: str) -> int:
         return int(await self._call(self.w3.eth.get_balance(checksum(address))))
 
-    async def nonce(self, address: str) -> int:
-        """The next nonce of `address`, counting transactions the node holds as pending."""
-        return int(
-            await self._call(self.w3.eth.get_transaction_count(checksum(address), "pending"))
-        )
+    async def nonce(self, address: str, block: Literal["pending", "latest"] = "pending") -> int:
+        """The next nonce of `address`, counting transactions the node holds as pending
+        (or, with "latest", only those mined: every higher nonce is still in flight)."""
+        return int(await self._call(self.w3.eth.get_transaction_count(checksum(address), block)))
 
     async def gas_price(self) -> int:
         return int(await self._call(self.w3.eth.gas_price))

@@ -1,5 +1,5 @@
 """`mtx withdrawals`: the operator's review queue; `mtx signer`: the separate process that
-holds the wallet's private keys."""
+holds the wallet's private keys; `mtx wallets status`: the custody tiers per network."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import asyncio
 import signal
 from typing import Annotated, Any
 
+import structlog
 import typer
 from rich.table import Table
 
 from miningtx.audit import service as audit
 from miningtx.audit.commands import OperatorOpt, acting_operator, required_operator
-from miningtx.config import get_settings
+from miningtx.config import Settings, get_settings
 from miningtx.customers import service as customers
 from miningtx.kit.clock import rfc3339
 from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
@@ -24,14 +25,43 @@ from miningtx.wallet import controls
 from miningtx.wallet import repository as wallet_repo
 from miningtx.wallet import service as wallet
 from miningtx.wallet.chain import ChainError, verify_live_chains
+from miningtx.wallet.custody import wallet_status
 from miningtx.wallet.keys import WalletKeyError
-from miningtx.wallet.signer import Signer, SignerError, load_keys, platform_addresses
+from miningtx.wallet.signer import Keys, Signer, SignerError, load_keys, platform_addresses
 
 withdrawals_app = typer.Typer(help="Withdrawal review.", no_args_is_help=True)
 signer_app = typer.Typer(
     help="The signer: sends withdrawals and sweeps deposit addresses (holds the keys).",
     no_args_is_help=True,
 )
+wallets_app = typer.Typer(help="Custody tiers: hot wallet, cold address, funding.")
+log = structlog.get_logger(__name__)
+
+
+def _check_custody(settings: Settings, keys: Keys) -> None:
+    """Refuse a cold address that is one of the platform's own (its key would be here);
+    warn about custody settings that leave everything in the hot wallet."""
+    own = {keys.hot_wallet().address, keys.funding().address}
+    for chain in settings.chains():
+        if chain.cold_address in own:
+            fail(
+                f"MTX_CHAIN_{chain.network.upper()}_COLD_ADDRESS is the platform's own hot "
+                "wallet or funding address: the cold address's key must never be here"
+            )
+        if chain.cold_address is None:
+            log.warning(
+                "cold_address_unset",
+                network=chain.network,
+                detail=f"MTX_CHAIN_{chain.network.upper()}_COLD_ADDRESS is unset: sweeps "
+                "keep everything in the hot wallet",
+            )
+        elif chain.hot_ceiling is None:
+            log.warning(
+                "hot_ceiling_unset",
+                network=chain.network,
+                detail=f"MTX_CHAIN_{chain.network.upper()}_HOT_CEILING is unset: sweeps "
+                "keep everything in the hot wallet",
+            )
 
 
 @signer_app.command("run")
@@ -58,6 +88,7 @@ def signer_run(
     async def work(db: Database) -> int:
         if not settings.sandbox:
             await verify_live_chains(settings)
+        _check_custody(settings, keys)
         signer = Signer(db, settings, keys)
         if once:
             return await signer.run_round()
@@ -103,6 +134,9 @@ def _withdrawal_dict(w: Withdrawal) -> dict[str, Any]:
         "requested_at": rfc3339(w.requested_at),
         "tx_hash": w.tx_hash,
         "failure_reason": w.failure_reason,
+        # Still `approved`: the hot wallet cannot cover it yet (the signer pays it later).
+        "waiting_since": rfc3339(w.waiting_since) if w.waiting_since else None,
+        "waiting_reason": w.waiting_reason,
     }
 
 
@@ -139,9 +173,12 @@ def withdrawals_list(
         return
     table = Table("id", "status", "amount", "fee", "network", "address", "requested", "approvals")
     for r in rows:
+        status = r["status"]
+        if r["waiting_since"]:
+            status = f"{status}, waiting for hot wallet funds since {r['waiting_since']}"
         table.add_row(
             r["id"],
-            r["status"],
+            status,
             r["amount"],
             r["fee"],
             r["network"],
@@ -150,6 +187,49 @@ def withdrawals_list(
             f"{r['approvals']} of {r['approvals_required']}",
         )
     out.print(table)
+
+
+@wallets_app.command("status")
+def wallets_status(as_json: JsonOpt = False) -> None:
+    """Per network: what the deposit addresses, the funding address, the hot wallet and
+    the cold address hold (networks with a node), the hot wallet's ceiling, floor, share
+    and gas, and the withdrawals waiting for hot-wallet funds. No key is read."""
+    settings = get_settings()
+
+    async def work(db: Database) -> list[dict[str, Any]]:
+        return await wallet_status(db, settings)
+
+    try:
+        networks = run(work)
+    except ChainError as error:
+        fail(f"cannot read the chain: {error}")
+    except WalletKeyError as error:
+        fail(str(error))
+    if as_json:
+        emit_json({"networks": networks})
+        return
+    for entry in networks:
+        table = Table("", "", title=f"{entry['network']}: custody tiers")
+        for tier, value in (entry["balances"] or {}).items():
+            table.add_row(f"{tier.replace('_', ' ')} (USDT)", value)
+        if entry["balances"] is None:
+            table.add_row("balances", "no node configured")
+        for name in (
+            "hot_share",
+            "hot_native_wei",
+            "hot_ceiling",
+            "hot_floor",
+            "below_floor",
+            "waiting_withdrawals",
+            "waiting_needed",
+            "hot_wallet",
+            "cold_address",
+            "funding_address",
+        ):
+            table.add_row(name.replace("_", " "), "-" if entry[name] is None else str(entry[name]))
+        out.print(table)
+        if entry["below_floor"]:
+            out.print("[bold red]the hot wallet is below its floor: refill it[/bold red]")
 
 
 @withdrawals_app.command("approve")

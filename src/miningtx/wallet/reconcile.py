@@ -2,7 +2,9 @@
 
 Custody is what the treasury account says the platform holds on the network (minus
 its balance). On-chain, the platform holds the USDT of every deposit address, the
-hot wallet and the funding address. They differ, legitimately and exactly, by:
+hot wallet, the funding address and the network's cold address (`custody.Tiers`), so
+moving USDT between them (a sweep, a cold sweep, a refill from cold to hot) changes
+nothing here. They differ, legitimately and exactly, by:
 
 - deposits seen but not credited (pending confirmations, or below the minimum);
 - the sub-micro dust of credited deposits (an 18-decimal token's digits beyond
@@ -35,6 +37,7 @@ from miningtx.models import (
     DepositStatus,
 )
 from miningtx.wallet.chain import ChainClient, format_units, from_micro, open_chain
+from miningtx.wallet.custody import Tiers, read_tiers
 from miningtx.wallet.keys import funding_address, hot_wallet_address, resolve_wallet_xpub
 
 
@@ -50,6 +53,8 @@ class Custody:
     not_credited: int
     dust: int
     mined_payouts: int
+    #: `on_chain` per custody tier (deposit addresses, funding, hot, cold).
+    tiers: Tiers
 
     @property
     def expected(self) -> int:
@@ -91,26 +96,28 @@ class Custody:
             "mined_not_final_payouts": units(self.mined_payouts),
             "expected_on_chain": units(self.expected),
             "difference": units(self.difference),
+            "tiers": self.tiers.as_dict(),
+            "hot_share": self.tiers.hot_share,
         }
 
 
 async def reconcile(db: Database, settings: Settings) -> list[Custody]:
     """Every configured network's custody against its chain (raises ChainError if unreachable)."""
     xpub = resolve_wallet_xpub(settings)
-    own = [hot_wallet_address(xpub), funding_address(xpub)]
+    hot, funding = hot_wallet_address(xpub), funding_address(xpub)
     found = []
     for chain in settings.chains():
         async with open_chain(chain) as client:
-            found.append(await _network(db, client, own))
+            found.append(await _network(db, client, hot=hot, funding=funding))
     return found
 
 
-async def _network(db: Database, client: ChainClient, own: list[str]) -> Custody:
+async def _network(db: Database, client: ChainClient, *, hot: str, funding: str) -> Custody:
     network = client.chain.network
     decimals = await client.decimals()
     async with db.snapshot() as session:
         custody = -(await ledger.balances(session, [treasury(network)]))[treasury(network)]
-        addresses = [*own, *await session.scalars(select(DepositAddress.address))]
+        addresses = list(await session.scalars(select(DepositAddress.address)))
         observed = list(
             await session.execute(
                 select(Deposit.status, Deposit.amount, Deposit.raw_amount).where(
@@ -139,15 +146,14 @@ async def _network(db: Database, client: ChainClient, own: list[str]) -> Custody
         receipt = await client.receipt(payout.tx_hash)
         if receipt is not None and int(receipt["status"]) == 1:
             mined += int(payout.value)
-    on_chain = 0
-    for address in dict.fromkeys(addresses):
-        on_chain += await client.token_balance(address)
+    tiers = await read_tiers(client, deposit_addresses=addresses, hot=hot, funding=funding)
     return Custody(
         network=network,
         decimals=decimals,
         ledger=custody,
-        on_chain=on_chain,
+        on_chain=tiers.total,
         not_credited=not_credited,
         dust=dust,
         mined_payouts=mined,
+        tiers=tiers,
     )

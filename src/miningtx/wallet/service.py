@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 
 from miningtx.audit import service as audit
@@ -580,8 +580,44 @@ async def mark_broadcast(
         session,
         withdrawal_id,
         (WithdrawalStatus.APPROVED,),
-        {"status": WithdrawalStatus.BROADCAST, "broadcast_at": now, "tx_hash": tx_hash.lower()},
+        {
+            "status": WithdrawalStatus.BROADCAST,
+            "broadcast_at": now,
+            "tx_hash": tx_hash.lower(),
+            "waiting_since": None,
+            "waiting_reason": None,
+        },
     )
+
+
+async def mark_waiting(
+    session: WriteSession, withdrawal_id: str, reason: str, now: datetime
+) -> bool:
+    """An approved withdrawal the hot wallet cannot cover yet stays `approved` and says so
+    (`waiting_since` from the first time, `waiting_reason` now); True when this changed it.
+
+    Not announced: the customer sees it as approved, still in progress.
+    """
+    reason = reason[:200]
+    changed = await session.scalar(
+        update(Withdrawal)
+        .where(
+            Withdrawal.id == withdrawal_id,
+            Withdrawal.status == WithdrawalStatus.APPROVED,
+            or_(
+                Withdrawal.waiting_since.is_(None),
+                Withdrawal.waiting_reason.is_(None),
+                Withdrawal.waiting_reason != reason,
+            ),
+        )
+        .values(
+            waiting_since=func.coalesce(Withdrawal.waiting_since, now),
+            waiting_reason=reason,
+        )
+        .returning(Withdrawal.seq),
+        execution_options={"synchronize_session": False},
+    )
+    return changed is not None
 
 
 async def settle_withdrawal(session: WriteSession, withdrawal_id: str, now: datetime) -> Withdrawal:

@@ -6,7 +6,8 @@ cursor (the first block not yet final) up to the head, in ranges of at most
 `MTX_CHAIN_BLOCK_RANGE` blocks, and in one transaction:
 
 - records each transfer to a customer's deposit address or to the operator's funding
-  address as a `pending` deposit with its block and confirmations;
+  address as a `pending` deposit with its block and confirmations (except transfers
+  from the network's cold address: internal movements of the platform's own USDT);
 - deletes a pending deposit whose transfer is no longer in the blocks just read (its
   block left the chain in a reorg); one re-mined elsewhere is moved to its new block;
 - settles each pending deposit whose block is final (`head - block + 1 >=
@@ -150,7 +151,14 @@ async def _apply(
             .where(DepositAddress.address.in_(recipients))
         )
         owners = {row.address: (row.customer_seq, row.id) for row in rows}
-    ours = [entry for entry in logs if entry.recipient in owners or entry.recipient == funding]
+    # A transfer from the cold address (a refill the operator signed elsewhere) moves the
+    # platform's own USDT between its tiers: never a deposit, wherever it lands.
+    ours = [
+        entry
+        for entry in logs
+        if (entry.recipient in owners or entry.recipient == funding)
+        and entry.sender != chain.cold_address
+    ]
     # Every pending deposit the blocks just read must show again; the rest left the chain.
     window_query = select(Deposit).where(
         Deposit.network == chain.network,
