@@ -1,0 +1,1 @@
+"""MiningTX API client."""
