@@ -23,7 +23,7 @@ $(UV): uv-requirements.txt
 
 # --inexact keeps uv (installed by pip, not in the lock) and leaves a dev set in place.
 $(RUN_STAMP): $(UV) $(LOCKS)
-	$(UV) sync --locked --inexact --no-dev --compile-bytecode
+	$(UV) sync --locked --inexact --no-dev
 	touch $(RUN_STAMP)
 
 $(STAMP): $(UV) $(LOCKS)
