@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from typing import Any
 
@@ -10,8 +11,10 @@ from sqlalchemy import func, select
 from miningtx.demo import HISTORY_DAYS, RECEIVER_GONE, seed_demo
 from miningtx.models import Customer, Event, WebhookDelivery, WebhookDeliveryStatus
 from tests.conftest import Env
+from tests.dashboard.web import submit
 from tests.factories import invariant_problems
 
+BAR_HEIGHT = re.compile(r'height="([0-9.]+)" class="chart__bar"')
 #: starter 6.67 + ultra 130.00 a day, for each cut-off of the history after the first 24 h.
 REWARD_DAYS = HISTORY_DAYS - 1
 
@@ -90,6 +93,21 @@ async def test_the_demo_customer_has_a_lived_in_history(env: Env) -> None:
     assert events > 2 * REWARD_DAYS
     assert deliveries == {WebhookDeliveryStatus.DELIVERED: events}
     assert await invariant_problems(env.db) == []
+
+    # The dashboard's overview at first sign-in: a chart with a bar for every recent day.
+    signed_in = await submit(
+        env.client,
+        "/login",
+        "/login",
+        {"identifier": "demo", "password": first.dashboard_password},
+    )
+    assert signed_in.status_code in (302, 303), signed_in.text
+    overview = await env.client.get("/dashboard")
+    assert overview.status_code == 200
+    heights = [float(h) for h in BAR_HEIGHT.findall(overview.text)]
+    assert len(heights) >= 28
+    assert min(heights) > 0
+    assert "Ultra Miner" in overview.text
 
     again = await seed_demo(env.db, env.settings)
 
