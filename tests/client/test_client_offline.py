@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +32,7 @@ from miningtx_client import (
 from miningtx_client import _async as async_module
 from miningtx_client import _sync as sync_module
 
+STDLIB = sys.stdlib_module_names
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 BALANCE = {
     "currency": "USDT",
@@ -267,3 +271,17 @@ def test_webhooks_verify_refuses_what_is_not_genuine(corrupt: str) -> None:
 def test_the_package_exports_its_documented_names() -> None:
     for name in miningtx_client.__all__:
         assert hasattr(miningtx_client, name), name
+
+
+def test_the_client_package_never_imports_the_server() -> None:
+    package = Path(miningtx_client.__file__).parent
+    imported: set[str] = set()
+    for source in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                imported.add(node.module)
+    roots = {name.split(".")[0] for name in imported}
+    assert "miningtx" not in roots
+    assert roots - STDLIB <= {"httpx", "pydantic", "standardwebhooks", "miningtx_client"}
