@@ -10,6 +10,7 @@ id). The example count and the seed are fixed, so the run is bounded and repeata
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from datetime import date
@@ -27,7 +28,8 @@ from tests.servers import run_command, seeding, serve
 pytestmark = pytest.mark.slow
 
 SCHEMATHESIS = Path(sys.executable).with_name("st")
-MAX_EXAMPLES = 10
+HOOKS = Path(__file__).with_name("schemathesis_hooks.py")
+MAX_EXAMPLES = 30
 SEED = 17
 TIME_LIMIT = 300.0
 #: The server the run talks to resolves every webhook host to 127.0.0.1, so creating
@@ -101,6 +103,7 @@ async def test_schemathesis_finds_nothing_over_the_served_spec(
                     "--generation-database",
                     "none",
                     "--no-color",
+                    env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)},
                     cwd=tmp_path,
                     time_limit=TIME_LIMIT,
                 )
