@@ -23,6 +23,7 @@ from miningtx_client import (
     AsyncClient,
     BadRequestError,
     Client,
+    ConflictError,
     RateLimitError,
     ServerError,
     WebhookVerificationError,
@@ -110,6 +111,23 @@ def test_each_post_gets_its_own_key_and_a_given_key_is_sent() -> None:
 
     assert keys[0] != keys[1]
     assert keys[2] == "order-7"
+
+
+def test_a_409_conflict_is_retried_but_a_reused_key_is_not(sleeps: list[float]) -> None:
+    answers = [
+        httpx.Response(409, json=error(409, "conflict")),  # the first attempt still runs
+        httpx.Response(200, json=STAKE),
+    ]
+    client = mock_client(lambda _request: answers.pop(0))
+
+    assert client.staking.create_stake(amount="1000.00", days=30).id == "stk_1"
+    assert len(sleeps) == 1
+
+    reused = httpx.Response(409, json=error(409, "idempotency_key_reused"))
+    with pytest.raises(ConflictError) as raised:
+        mock_client(lambda _request: reused).staking.create_stake(amount="1", days=30)
+    assert raised.value.code == "idempotency_key_reused"
+    assert len(sleeps) == 1
 
 
 def test_429_waits_for_retry_after(sleeps: list[float]) -> None:
