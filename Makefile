@@ -6,13 +6,37 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test lint typecheck pytest bench clean
+.PHONY: install run test lint typecheck pytest bench clean lock upgrade
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+# Every Python dependency is pinned with hashes in uv.lock (uv itself in uv-requirements.txt).
+# `make run` syncs the runtime set only; `make test` adds the dev extra and the client package
+# from the same lock. --locked fails when pyproject.toml changed without `make lock`.
+UV := $(BIN)/uv
+RUN_STAMP := $(VENV)/.installed-run
+LOCKS := pyproject.toml uv.lock clients/python/pyproject.toml
+
+$(UV): uv-requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
+	$(PYTHON) -m pip --python $(BIN)/python install --quiet --require-hashes --no-deps \
+	  -r uv-requirements.txt
+	touch $(UV)
+
+# --inexact keeps uv (installed by pip, not in the lock) and leaves a dev set in place.
+$(RUN_STAMP): $(UV) $(LOCKS)
+	$(UV) sync --locked --inexact --no-dev
+	touch $(RUN_STAMP)
+
+$(STAMP): $(UV) $(LOCKS)
+	$(UV) sync --locked --inexact --extra dev --group client
+	touch $(STAMP) $(RUN_STAMP)
+
+## Re-resolve uv.lock after editing dependencies in pyproject.toml (keeps the other pins).
+lock: $(UV)
+	$(UV) lock
+
+## The one command that updates every dependency to its newest allowed release.
+upgrade: $(UV)
+	$(UV) lock --upgrade
 
 # Test tools outside PyPI: anvil (the local EVM node, from npm) and Debian's chromium.
 TOOLS := node_modules/.installed
@@ -25,7 +49,7 @@ $(TOOLS): package.json package-lock.json
 install: $(STAMP)
 
 ## Install, seed demo data on the embedded SQLite default, print a key and a curl line, serve.
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/mtx demo --base-url http://$(HOST):$(PORT)
 	$(BIN)/mtx serve --host $(HOST) --port $(PORT)
 

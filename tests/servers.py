@@ -143,11 +143,13 @@ async def serve(
     env: Mapping[str, str] | None = None,
     args: Sequence[str] = (),
     https: ssl.SSLContext | None = None,
+    command: Sequence[str] | None = None,
 ) -> AsyncIterator[Server]:
     """Run `mtx serve` on a free 127.0.0.1 port until the block ends.
 
     `folder` is the working directory (so no stray .env or ./var is used) and holds the
     log. With `https`, the server is expected to speak TLS and is verified with it.
+    `command` replaces the `mtx` script (it is given `serve --host ... --port ...`).
     """
     _prepare(folder)
     environment = server_environment(database_url, env or {})
@@ -157,7 +159,7 @@ async def serve(
         log_path = folder / f"mtx-serve-{port}.log"
         with log_path.open("wb") as log:
             process = await asyncio.create_subprocess_exec(
-                str(MTX),
+                *(command or [str(MTX)]),
                 "serve",
                 "--host",
                 "127.0.0.1",

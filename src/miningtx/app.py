@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Mount
 from swagger_ui_bundle import swagger_ui_path
 
 from miningtx import __version__
@@ -111,8 +113,42 @@ async def _on_http_error(request: Request, exc: Exception) -> Response:
         return await render_error(request, 404, "There is no such page.")
     codes = {404: "not_found", 405: "method_not_allowed"}
     message = "No such route." if exc.status_code == 404 else str(exc.detail)
-    error = ApiError(exc.status_code, codes.get(exc.status_code, "invalid_request"), message)
+    # RFC 9110: a 405 lists in `Allow` every method of the path, across all its routes
+    # (Starlette's own header names only the first route that matched the path).
+    headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {"Allow": _allowed_methods(request) or (headers or {}).get("Allow", "")}
+    code = codes.get(exc.status_code, "invalid_request")
+    error = ApiError(exc.status_code, code, message, headers=headers)
     return _error_response(request, error)
+
+
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """The methods served at this path, across all its routes.
+
+    A path the API document describes answers with the document's methods for it, a
+    literal path winning over a parameter that would match it too
+    (`/v1/withdrawal_addresses/settings` is not the address `settings`); any other path
+    asks each route whether it would fully match the request under each method.
+    """
+    path = request.url.path
+    documented: dict[str, Any] = request.app.openapi().get("paths", {})
+    templates = sorted(documented, key=lambda template: template.count("{"))
+    for template in templates:
+        if re.fullmatch(re.sub(r"\{[^/]+\}", "[^/]+", template), path):
+            methods = {method.upper() for method in documented[template]}
+            return ", ".join(sorted(methods & set(_METHODS)))
+    allowed = {
+        method
+        for method in _METHODS
+        for route in request.app.router.routes
+        if not isinstance(route, Mount)
+        and route.matches({**request.scope, "method": method})[0] is Match.FULL
+    }
+    return ", ".join(sorted(allowed))
 
 
 def _wants_page(request: Request) -> bool:
@@ -146,21 +182,70 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     envelope = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}}
     extra = {402: "Insufficient balance", 403: "Forbidden", 404: "Not found", 409: "Conflict"}
     for path, methods in schema.get("paths", {}).items():
-        for operation in methods.values():
+        for method, operation in methods.items():
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             for status, text_ in ERROR_STATUSES.items():
                 if status == 401 and not path.startswith("/v1/"):
                     continue
                 responses.setdefault(str(status), {"description": text_, "content": envelope})
+            if method == "post":
+                _declare_post_conventions(operation, envelope)
             for status_str, response in list(responses.items()):
                 if int(status_str) in extra and not response.get("content"):
                     responses[status_str] = {
                         "description": extra[int(status_str)],
                         "content": envelope,
                     }
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] == "cursor" and parameter["in"] == "query":
+                    parameter["schema"] = CURSOR_SCHEMA
+    _declare_operational_routes(schema["paths"])
     app.openapi_schema = schema
     return schema
+
+
+#: What kit.pagination.decode_cursor can accept (empty means the first page).
+CURSOR_SCHEMA = {
+    "type": "string",
+    "maxLength": 64,
+    "pattern": "^(cur_[A-Za-z0-9_-]+)?$",
+    "description": "Pagination cursor from a previous response's `next_cursor`.",
+}
+
+
+def _declare_post_conventions(operation: dict[str, Any], envelope: dict[str, Any]) -> None:
+    """Every POST runs in kit.idempotency.unit_of_work: an optional key, 409 on reuse."""
+    operation.setdefault("parameters", []).append(
+        {
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": False,
+            "description": "Retry safely: the same key replays the first answer for 24 hours.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+        }
+    )
+    conflict = "Conflict (`conflict`, `idempotency_key_reused`)"
+    operation["responses"].setdefault("409", {"description": conflict, "content": envelope})
+
+
+def _declare_operational_routes(paths: dict[str, Any]) -> None:
+    """/metrics answers Prometheus text; /readyz says 503 while the database is away."""
+    if "/metrics" in paths:
+        paths["/metrics"]["get"]["responses"]["200"] = {
+            "description": "Prometheus text exposition format",
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+        }
+    if "/readyz" in paths:
+        status = {
+            "type": "object",
+            "required": ["status"],
+            "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}},
+        }
+        content = {"application/json": {"schema": status}}
+        responses = paths["/readyz"]["get"]["responses"]
+        responses["200"] = {"description": "Ready", "content": content}
+        responses["503"] = {"description": "The database does not answer", "content": content}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

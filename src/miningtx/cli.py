@@ -181,6 +181,9 @@ def demo(
     # Demo code stays out of the other commands.
     from miningtx.demo import DEMO_OPERATOR_EMAIL, DEMO_USERNAME, seed_demo  # noqa: PLC0415
 
+    # The history runs the real jobs; their per-delivery logs would bury the key (stderr).
+    configure_logging("WARNING", json=settings.log_json)
+
     result = run(lambda db: seed_demo(db, settings))
     curl = f'curl {base_url}/v1/balance -H "Authorization: Bearer {result.api_key}"'
     emit(

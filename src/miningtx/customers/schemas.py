@@ -17,6 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from miningtx.customers.kyc import COUNTRIES
 from miningtx.kit.clock import Timestamp
 from miningtx.kit.enums import ApiEnum, OneOf
 from miningtx.kit.money import AmountOut
@@ -135,7 +136,10 @@ class KycIn(BaseModel):
     country: Annotated[str, AfterValidator(_country)] = Field(
         description="ISO 3166-1 alpha-2 code.",
         examples=["JP"],
-        json_schema_extra={"pattern": _COUNTRY.pattern},
+        json_schema_extra={
+            "pattern": _COUNTRY.pattern,
+            "enum": [*sorted(COUNTRIES)],  # what kyc.submit_kyc accepts
+        },
     )
     document_type: DocumentType
     document_number: Annotated[str, AfterValidator(_document_number)] = Field(

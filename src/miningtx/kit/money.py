@@ -61,12 +61,19 @@ def _validate(value: Any) -> int:
         raise PydanticCustomError("invalid_amount", str(exc)) from exc
 
 
+#: Exactly what parse_amount accepts, for the OpenAPI document: no leading zeros, at most
+#: 6 decimals, more than zero and at most MAX_AMOUNT (1000000000 USDT).
+AMOUNT_PATTERN = (
+    r"^(?:[1-9]\d{0,8}(?:\.\d{1,6})?|1000000000(?:\.0{1,6})?"
+    r"|0\.(?:[1-9]\d{0,5}|0[1-9]\d{0,4}|00[1-9]\d{0,3}|000[1-9]\d{0,2}|0000[1-9]\d?|00000[1-9]))$"
+)
+
 #: A request field holding an amount: a string on the wire, micro-USDT in Python.
 AmountIn = Annotated[
     int,
     PlainValidator(_validate),
     WithJsonSchema(
-        {"type": "string", "pattern": r"^\d+(\.\d{1,6})?$", "examples": ["100.00"]},
+        {"type": "string", "pattern": AMOUNT_PATTERN, "examples": ["100.00"]},
         mode="validation",
     ),
 ]

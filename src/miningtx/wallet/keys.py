@@ -31,7 +31,8 @@ ZERO_ADDRESS = "0x" + "0" * 40
 #: Indexes on the internal chain m/44'/60'/0'/1 of the platform's own addresses.
 HOT_WALLET_INDEX = 0
 FUNDING_INDEX = 1
-_HEX_ADDRESS = re.compile(r"^0x[0-9a-fA-F]{40}$")
+ADDRESS_PATTERN = r"^0x[0-9a-fA-F]{40}$"
+_HEX_ADDRESS = re.compile(ADDRESS_PATTERN)
 
 
 class WalletKeyError(ValueError):

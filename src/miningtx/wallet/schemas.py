@@ -11,6 +11,7 @@ from miningtx.kit.enums import ApiEnum
 from miningtx.kit.money import AmountIn, AmountOut
 from miningtx.kit.networks import Network
 from miningtx.models import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
+from miningtx.wallet.keys import ADDRESS_PATTERN
 
 #: A withdrawal status as the API reads and writes it.
 WithdrawalStatusField = ApiEnum[WithdrawalStatus]
@@ -60,6 +61,7 @@ class WithdrawalIn(BaseModel):
         description="Destination EVM address: 0x + 40 hex digits, EIP-55 checksummed "
         "when it mixes upper and lower case.",
         examples=["0x52908400098527886E0F7030069857D2E4169EE7"],
+        json_schema_extra={"pattern": ADDRESS_PATTERN},  # checked by keys.checksummed_address
     )
 
 

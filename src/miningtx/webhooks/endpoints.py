@@ -106,7 +106,12 @@ async def list_events(
     principal: PrincipalDep,
     page: PageDep,
     type: Annotated[  # the documented query parameter's name
-        str | None, Query(max_length=64, description="Only events of this type.")
+        str | None,
+        Query(
+            max_length=64,
+            description="Only events of this type.",
+            json_schema_extra={"enum": list(EVENT_TYPES)},
+        ),
     ] = None,
 ) -> EventsOut:
     """Every event ever emitted for you, newest first: the same bodies webhooks carry, for

@@ -22,6 +22,8 @@ class WebhookEndpointIn(BaseModel):
     url: str = Field(
         max_length=MAX_URL_LENGTH,
         examples=["https://example.com/miningtx/webhooks"],
+        # The scheme is checked case-insensitively by webhooks.urls; the rest there too.
+        json_schema_extra={"pattern": "^[Hh][Tt][Tt][Pp][Ss]?://"},
         description="Where events are POSTed: https (http is accepted in sandbox only); "
         "private, loopback and link-local addresses are refused.",
     )
@@ -29,6 +31,11 @@ class WebhookEndpointIn(BaseModel):
         max_length=len(EVENT_TYPES) * 2,
         examples=[["reward.credited", "withdrawal.processed"]],
         description=_EVENTS_HELP,
+        # What service.normalise_events accepts, said in the schema.
+        json_schema_extra={
+            "minItems": 1,
+            "items": {"type": "string", "enum": [*EVENT_TYPES, ALL_EVENTS]},
+        },
     )
 
 
