@@ -463,6 +463,31 @@ async def approve_withdrawal(
             now=now,
         )
         return locked
+    return await _approve(
+        session,
+        withdrawal_id,
+        now,
+        actor=operator,
+        action="withdrawal.approved",
+        before=before,
+        decision={"approvals": approvals, "required": required},
+        simulates=simulates,
+    )
+
+
+async def _approve(
+    session: WriteSession,
+    withdrawal_id: str,
+    now: datetime,
+    *,
+    actor: OperatorRef | None,
+    action: str,
+    before: dict[str, Any],
+    decision: dict[str, Any],
+    simulates: Callable[[str], bool],
+) -> Withdrawal:
+    """pending -> approved, in the audit log as `action` by `actor` (None: the platform);
+    on a simulated network it is then sent and settled in this same transaction."""
     withdrawal = await _transition(
         session,
         withdrawal_id,
@@ -471,14 +496,13 @@ async def approve_withdrawal(
     )
     await audit.record(
         session,
-        actor=operator,
-        action="withdrawal.approved",
+        actor=actor,
+        action=action,
         target=withdrawal.id,
         before=before,
         after={
             "status": WithdrawalStatus.APPROVED.value,
-            "approvals": approvals,
-            "required": required,
+            **decision,
             "amount": format_amount(withdrawal.amount),
         },
         now=now,
@@ -502,28 +526,16 @@ async def auto_approve(
     limits) and for an amount at or below MTX_WITHDRAWAL_AUTO_APPROVE_MAX. On a simulated
     network it then completes as an operator's approval would.
     """
-    approved = await _transition(
+    return await _approve(
         session,
         withdrawal.id,
-        (WithdrawalStatus.PENDING,),
-        {"status": WithdrawalStatus.APPROVED, "decided_at": now},
-    )
-    await audit.record(
-        session,
+        now,
         actor=None,
         action="withdrawal.auto_approved",
-        target=approved.id,
         before={"status": WithdrawalStatus.PENDING.value},
-        after={
-            "status": WithdrawalStatus.APPROVED.value,
-            "amount": format_amount(approved.amount),
-        },
-        now=now,
+        decision={},
+        simulates=simulates,
     )
-    if simulates(approved.network):
-        approved = await send_payout(session, approved, SimulatedChain(), now)
-        approved = await settle_withdrawal(session, approved.id, now)
-    return approved
 
 
 async def send_payout(
