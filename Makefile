@@ -63,8 +63,10 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+## Three pytest-xdist workers: most tests wait on servers, nodes and browsers, not the CPU.
+PYTEST_WORKERS ?= 3
 pytest: $(STAMP) $(TOOLS)
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.load

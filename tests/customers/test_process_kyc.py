@@ -41,7 +41,7 @@ async def approve_in_a_process(customer_id: str, environment: dict[str, str]) ->
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
-    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=60.0)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), timeout=120.0)
     assert process.returncode == 0, stderr.decode()
     result: dict[str, object] = json.loads(stdout)
     return result
