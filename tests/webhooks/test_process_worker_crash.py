@@ -116,7 +116,9 @@ async def test_a_worker_killed_mid_round_delivers_every_event_and_records_each_o
 
             await eventually(all_delivered, "every delivery is recorded delivered")
             await asyncio.to_thread(receiver.wait_for, EVENTS + 1, 10.0)
-        code, _out, err = await run_command(str(MTX), "worker", "--once", env=environment)
+        code, _out, err = await run_command(
+            str(MTX), "worker", "--once", env=environment, time_limit=120
+        )
         assert code == 0, err
 
         rows = await delivery_rows(seed.db)
