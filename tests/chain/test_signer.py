@@ -171,55 +171,6 @@ async def test_a_transfer_reverted_on_chain_fails_and_returns_the_funds(
     assert tx.status == "reverted"
 
 
-async def signer_process(platform: Platform, *args: str, crash: str | None = None) -> int:
-    bsc, polygon = platform.bsc, platform.polygon
-    environment = server_environment(
-        platform.settings.database_url,
-        {
-            "MTX_SIGNER_MNEMONIC": TEST_MNEMONIC,
-            "MTX_CHAIN_BSC_RPC_URL": bsc.node.rpc_url,
-            "MTX_CHAIN_BSC_USDT_ADDRESS": bsc.token.address,
-            "MTX_CHAIN_BSC_CONFIRMATIONS": str(CONFIRMATIONS),
-            "MTX_CHAIN_POLYGON_RPC_URL": polygon.node.rpc_url,
-            "MTX_CHAIN_POLYGON_USDT_ADDRESS": polygon.token.address,
-            "MTX_CHAIN_POLYGON_CONFIRMATIONS": str(CONFIRMATIONS),
-        }
-        | ({"MTX_SIGNER_TEST_CRASH": crash} if crash else {}),
-    )
-    code, _out, err = await run_command(str(MTX), "signer", "run", "--once", *args, env=environment)
-    assert "MTX_SIGNER_MNEMONIC" not in err
-    assert TEST_MNEMONIC not in err
-    return code
-
-
-@pytest.mark.parametrize("crash", ["recorded", "sent"])
-async def test_a_signer_killed_around_sending_never_sends_twice(
-    platform: Platform, crash: str
-) -> None:
-    chain = platform.polygon
-    alice = await deposited(platform, "polygon", "90")  # below the sweep threshold
-    await chain.token.mint(HOT, units("500", 6))
-    withdrawal_id = await approved_withdrawal(platform, alice, "polygon", "40")
-
-    assert await signer_process(platform, crash=crash) == 137
-    recorded = await withdrawal(platform, withdrawal_id)
-    assert recorded.status == "broadcast"
-    on_chain_now = await transfers_to(chain, DESTINATION)
-    assert on_chain_now == (1 if crash == "sent" else 0)
-
-    for _ in range(3):  # restarted, again and again
-        assert await signer_process(platform) == 0
-    await chain.node.mine(CONFIRMATIONS)
-    assert await signer_process(platform) == 0
-
-    done = await withdrawal(platform, withdrawal_id)
-    assert done.status == "processed"
-    assert done.tx_hash == recorded.tx_hash
-    assert await transfers_to(chain, DESTINATION) == 1
-    assert await chain.token.balance_of(DESTINATION) == units("39", 6)
-    assert await chain.node.w3.eth.get_transaction_count(HOT) == 1
-
-
 async def test_deposit_addresses_are_swept_into_the_hot_wallet(platform: Platform) -> None:
     chain = platform.bsc
     alice = await deposited(platform, "bsc", "150.5")

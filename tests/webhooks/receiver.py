@@ -31,7 +31,17 @@ class Drop:
     """Close the connection without answering."""
 
 
-Behaviour = Answer | Drop
+@dataclass(frozen=True)
+class Hold:
+    """Keep the request open, unanswered, until `released` is set (at most `limit`
+    seconds), then answer `status`: a delivery provably in flight."""
+
+    released: threading.Event = field(default_factory=threading.Event)
+    status: int = 200
+    limit: float = 300.0
+
+
+Behaviour = Answer | Drop | Hold
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,10 @@ class _Handler(BaseHTTPRequestHandler):
             with suppress(OSError):
                 self.connection.shutdown(socket.SHUT_RDWR)
             return
-        if behaviour.delay:
+        if isinstance(behaviour, Hold):
+            behaviour.released.wait(behaviour.limit)
+            behaviour = Answer(behaviour.status)
+        elif behaviour.delay:
             time.sleep(behaviour.delay)
         with suppress(OSError):
             self.send_response(behaviour.status)

@@ -54,6 +54,7 @@ from miningtx.config import Settings
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.money import format_amount
 from miningtx.kit.networks import NETWORKS
+from miningtx.kit.testhooks import pause_here
 from miningtx.models import (
     ChainTransaction,
     ChainTransactionKind,
@@ -107,8 +108,9 @@ SWEEP_KINDS = (
     ChainTransactionKind.SWEEP,
     ChainTransactionKind.COLD_SWEEP,
 )
-#: Test hook (sandbox only): exit abruptly right after this step, to prove recovery.
-CRASH_VARIABLE = "MTX_SIGNER_TEST_CRASH"
+#: Test hook (sandbox only, `kit.testhooks`): freeze the signer right after a payout is
+#: `recorded` (committed, not sent) or `sent`, so a crash test can SIGKILL it there.
+PAUSE_VARIABLE = "MTX_SIGNER_TEST_PAUSE"
 
 
 class SignerError(Exception):
@@ -545,9 +547,10 @@ class Signer:
             if record is None:
                 return False  # another signer took this withdrawal or this nonce
             await service.mark_broadcast(session, withdrawal.id, tx.tx_hash, now)
-        _crash_here("recorded", self.settings)
+        about = {"withdrawal": withdrawal.id, "tx_hash": tx.tx_hash, "nonce": tx.nonce}
+        pause_here(PAUSE_VARIABLE, "recorded", self.settings, **about)
         await self._send(client, record)
-        _crash_here("sent", self.settings)
+        pause_here(PAUSE_VARIABLE, "sent", self.settings, **about)
         return True
 
     # 4. Observe the hot wallet -------------------------------------------------------------
@@ -688,10 +691,3 @@ class Signed:
     nonce: int
     tx_hash: str
     raw_tx: str
-
-
-def _crash_here(step: str, settings: Settings) -> None:
-    """Sandbox test hook: die like a killed process right after `step`."""
-    if settings.sandbox and os.environ.get(CRASH_VARIABLE) == step:
-        log.warning("signer_test_crash", step=step)
-        os._exit(137)

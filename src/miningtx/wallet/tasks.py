@@ -22,7 +22,9 @@ async def watch_chains(ctx: WorkerContext) -> int:
     for chain in chains:
         try:
             async with open_chain(chain) as client:
-                changed += await watch_network(ctx.db, client, funding=funding)
+                changed += await watch_network(
+                    ctx.db, client, funding=funding, settings=ctx.settings
+                )
         except ChainError as error:  # the node is retried next round; other networks go on
             log.warning("chain_unreachable", network=chain.network, error=str(error))
     return changed

@@ -30,9 +30,11 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy import delete, insert, select, update
 
+from miningtx.config import Settings
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.ids import new_id
+from miningtx.kit.testhooks import pause_here
 from miningtx.models import (
     ChainCursor,
     Customer,
@@ -48,6 +50,9 @@ log = structlog.get_logger(__name__)
 
 #: How long a watcher stays the network's leader without renewing its lease.
 LEASE = timedelta(seconds=30)
+#: Test hook (sandbox only, `kit.testhooks`): freeze the watcher after it `read` a range's
+#: transfers and before the one transaction that applies them, for a crash test to kill.
+PAUSE_VARIABLE = "MTX_WATCHER_TEST_PAUSE"
 #: This process's name in leases.
 WATCHER_ID = f"{socket.gethostname()[:32]}:{os.getpid()}:{secrets.token_hex(4)}"
 
@@ -81,7 +86,9 @@ async def _claim(db: Database, client: ChainClient, head: int, me: str) -> int |
     return None if claimed is None else int(claimed)
 
 
-async def watch_network(db: Database, client: ChainClient, *, funding: str) -> int:
+async def watch_network(
+    db: Database, client: ChainClient, *, funding: str, settings: Settings
+) -> int:
     """Read one range of blocks and apply it; returns changes (+1 while still behind)."""
     chain = client.chain
     head = await client.head()
@@ -92,6 +99,9 @@ async def watch_network(db: Database, client: ChainClient, *, funding: str) -> i
     end = min(head, start + chain.block_range - 1)
     logs = await client.transfer_logs(start, end) if start <= end else []
     final = await client.final_block(head)
+    if logs:
+        about = {"network": chain.network, "start": start, "end": end, "transfers": len(logs)}
+        pause_here(PAUSE_VARIABLE, "read", settings, **about)
     async with db.write() as session:
         now = await db.clock.sync(session)
         still_ours = await session.scalar(
