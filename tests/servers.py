@@ -192,7 +192,7 @@ async def run_command(
     *argv: str,
     env: Mapping[str, str] | None = None,
     cwd: Path | None = None,
-    time_limit: float = 30.0,
+    time_limit: float = 120.0,
 ) -> tuple[int, str, str]:
     """Run a command to completion (killed after `time_limit` s): exit code, stdout, stderr."""
     process = await asyncio.create_subprocess_exec(
