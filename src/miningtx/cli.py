@@ -112,6 +112,9 @@ def _run_uvicorn(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        # A worker imports the whole app before it answers the supervisor's health check;
+        # uvicorn's 5 s default kills and restarts it for ever on a loaded host.
+        timeout_worker_healthcheck=60,
     )
 
 

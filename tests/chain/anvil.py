@@ -45,8 +45,8 @@ ANVIL_MNEMONIC = (
 DEV_ACCOUNT_COUNT = 4
 #: ETH (whole ether) anvil gives each dev account.
 DEV_ACCOUNT_BALANCE_ETH = 10_000
-STARTUP_TIMEOUT = 15.0
-STOP_TIMEOUT = 5.0
+STARTUP_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
 #: Long enough for a few interval-mined blocks (`block_time`); instant mining needs none.
 RECEIPT_TIMEOUT = 30.0
 #: Explicit gas for a token transfer when the caller wants a revert mined (status 0)

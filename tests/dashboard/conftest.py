@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -10,10 +11,41 @@ import pytest
 from playwright.async_api import Browser, Page, async_playwright
 
 from miningtx.app import create_app
+from miningtx.dashboard import service
+from miningtx.kit import clock
 from miningtx.kit.db import Database
 from tests.conftest import Env, make_settings
 from tests.dashboard.browser import LiveSite, launch_chromium, require_chromium
+from tests.dashboard.web import TotpClock
 from tests.servers import seeding, serve
+
+#: The length of a TOTP time step (RFC 6238's default, pyotp's and the dashboard's).
+TOTP_STEP = timedelta(seconds=30)
+
+
+@pytest.fixture(params=["frozen", "crossing"])
+def totp_clock(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> TotpClock:
+    """The clock of a TOTP test, set 29.9 s into a 30 s step (0.1 s before it ends).
+
+    `frozen` holds it there. `crossing` moves it one whole step on each time the site
+    matches a code (enabling two-factor, signing in, a guarded form), the worst place for
+    a boundary: a test that assumes one step from a code to the next check fails there.
+    """
+    now = datetime.now(UTC)
+    start = now - timedelta(seconds=now.timestamp() % TOTP_STEP.total_seconds())
+    fake = TotpClock(start + TOTP_STEP - timedelta(seconds=0.1))
+    monkeypatch.setattr(clock, "datetime", fake)
+    if request.param == "crossing":
+        matching_step = service.matching_step
+
+        def matching_then_crossing(secret: str, code: str, now: datetime) -> int | None:
+            step = matching_step(secret, code, now)
+            if step is not None:
+                fake.moment += TOTP_STEP
+            return step
+
+        monkeypatch.setattr(service, "matching_step", matching_then_crossing)
+    return fake
 
 
 @pytest.fixture

@@ -25,8 +25,8 @@ from tests.dashboard.customer_helpers import (
     verify_kyc,
 )
 from tests.dashboard.factories import make_web_customer
-from tests.dashboard.test_totp import code, enable_totp
-from tests.dashboard.web import csrf_of, field_error
+from tests.dashboard.test_totp import code, enable_totp, wrong_code
+from tests.dashboard.web import TotpClock, csrf_of, field_error
 
 BOOK = "/withdrawals/addresses"
 GOOD_ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7"
@@ -38,7 +38,9 @@ async def saved_rows(web: Env) -> list[WithdrawalAddress]:
         return list(await session.scalars(select(WithdrawalAddress)))
 
 
-async def test_saving_an_address_needs_the_totp_code_once_two_factor_is_on(web: Env) -> None:
+async def test_saving_an_address_needs_the_totp_code_once_two_factor_is_on(
+    web: Env, totp_clock: TotpClock
+) -> None:
     await signed_in_customer(web)
     secret = await enable_totp(web)
     page = await web.client.get(BOOK)
@@ -47,7 +49,7 @@ async def test_saving_an_address_needs_the_totp_code_once_two_factor_is_on(web: 
 
     missing = await web.client.post(BOOK, data={"csrf_token": csrf_of(page), **data})
     wrong = await web.client.post(
-        BOOK, data={"csrf_token": csrf_of(page), **data, "totp_code": "000000"}
+        BOOK, data={"csrf_token": csrf_of(page), **data, "totp_code": wrong_code(secret)}
     )
 
     assert missing.status_code == 400

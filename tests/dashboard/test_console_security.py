@@ -7,10 +7,13 @@ import pyotp
 from miningtx.kit.clock import utcnow
 from tests.conftest import Env
 from tests.dashboard.console_factories import signed_in_operator
-from tests.dashboard.web import csrf_of, field_error, sign_in
+from tests.dashboard.test_totp import wrong_code
+from tests.dashboard.web import TotpClock, csrf_of, field_error, sign_in
 
 
-async def test_an_operator_enables_totp_and_sign_in_then_asks_for_a_code(web: Env) -> None:
+async def test_an_operator_enables_totp_and_sign_in_then_asks_for_a_code(
+    web: Env, totp_clock: TotpClock
+) -> None:
     operator = await signed_in_operator(web.db, web.client, role="reviewer")
     page = await web.client.get("/console/security")
     assert page.status_code == 200
@@ -19,7 +22,8 @@ async def test_an_operator_enables_totp_and_sign_in_then_asks_for_a_code(web: En
     page = await web.client.get("/console/security")
     secret = page.text.split('<code id="totp-secret">')[1].split("</code>")[0]
     wrong = await web.client.post(
-        "/console/security/totp/confirm", data={"csrf_token": csrf_of(page), "totp_code": "000000"}
+        "/console/security/totp/confirm",
+        data={"csrf_token": csrf_of(page), "totp_code": wrong_code(secret)},
     )
     assert wrong.status_code == 400
     assert field_error(wrong, "totp_code") is not None

@@ -26,7 +26,7 @@ from tests.dashboard.customer_helpers import (
     verify_kyc,
 )
 from tests.dashboard.test_totp import code, enable_totp
-from tests.dashboard.web import csrf_of, field_error
+from tests.dashboard.web import TotpClock, csrf_of, field_error
 from tests.factories import credit_reward, fund_pool, open_for_business
 
 GOOD_ADDRESS = "0x52908400098527886E0F7030069857D2E4169EE7"
@@ -233,7 +233,9 @@ async def test_withdrawal_request_and_cancel_return_the_funds(web: Env) -> None:
     assert "is cancelled, not pending" in str(form_error(again))
 
 
-async def test_withdrawal_needs_the_totp_code_once_two_factor_is_on(web: Env) -> None:
+async def test_withdrawal_needs_the_totp_code_once_two_factor_is_on(
+    web: Env, totp_clock: TotpClock
+) -> None:
     customer = await signed_in_customer(web)
     await deposit(web.db, customer, "100.00")
     await verify_kyc(web.db, customer.seq)

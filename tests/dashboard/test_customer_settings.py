@@ -16,7 +16,7 @@ from tests.dashboard.customer_helpers import (
     text_of,
 )
 from tests.dashboard.test_totp import code, enable_totp
-from tests.dashboard.web import csrf_of, field_error, sign_in
+from tests.dashboard.web import TotpClock, csrf_of, field_error, sign_in
 from tests.factories import fund_pool, open_for_business
 
 KYC = {
@@ -123,7 +123,9 @@ async def test_another_customers_key_cannot_be_revoked(web: Env) -> None:
     assert response.status_code == 404
 
 
-async def test_api_key_creation_needs_the_totp_code_once_two_factor_is_on(web: Env) -> None:
+async def test_api_key_creation_needs_the_totp_code_once_two_factor_is_on(
+    web: Env, totp_clock: TotpClock
+) -> None:
     await signed_in_customer(web)
     secret = await enable_totp(web)
     missing = await post_form(web.client, "/settings/api-keys", "/settings/api-keys", {})

@@ -19,7 +19,7 @@ from miningtx.kit.ratelimit import RateLimiter
 from miningtx.models import CustomerCredential
 from tests.conftest import Env
 from tests.dashboard.factories import make_web_customer
-from tests.dashboard.web import csrf_of, field_error, sign_in
+from tests.dashboard.web import TotpClock, csrf_of, field_error, sign_in
 
 STEP = timedelta(seconds=30)
 
@@ -27,6 +27,29 @@ STEP = timedelta(seconds=30)
 def code(secret: str, steps_ahead: int = 0) -> str:
     """The code of the current time step, or of one a little ahead (still within the window)."""
     return pyotp.TOTP(secret).at(utcnow() + steps_ahead * STEP)
+
+
+def code_of_step(secret: str, step: int) -> str:
+    """The code of one given time step, whatever the clock says now."""
+    return pyotp.TOTP(secret).generate_otp(step)
+
+
+def wrong_code(secret: str) -> str:
+    """A well-formed code that no step near now accepts (never a real code by chance)."""
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    near = {totp.generate_otp(step) for step in range(now - 3, now + 4)}
+    return next(guess for guess in ("000000", "123456", "111111", "999999") if guess not in near)
+
+
+async def burned_step(web: Env, customer_seq: int) -> int | None:
+    """The last time step whose code the customer used (stored to refuse it a second time)."""
+    async with web.db.read() as session:
+        return await session.scalar(
+            select(CustomerCredential.totp_last_step).where(
+                CustomerCredential.customer_seq == customer_seq
+            )
+        )
 
 
 async def enable_totp(web: Env) -> str:
@@ -44,7 +67,7 @@ async def enable_totp(web: Env) -> str:
 
     wrong = await web.client.post(
         "/settings/security/totp/confirm",
-        data={"csrf_token": csrf_of(page), "totp_code": "000000"},
+        data={"csrf_token": csrf_of(page), "totp_code": wrong_code(secret)},
     )
     assert wrong.status_code == 400
     assert field_error(wrong, "totp_code") is not None
@@ -58,7 +81,9 @@ async def enable_totp(web: Env) -> str:
     return secret
 
 
-async def test_after_enabling_totp_sign_in_asks_for_the_code(web: Env) -> None:
+async def test_after_enabling_totp_sign_in_asks_for_the_code(
+    web: Env, totp_clock: TotpClock
+) -> None:
     customer = await make_web_customer(web.db)
     await sign_in(web.client, customer.username, customer.password)
     secret = await enable_totp(web)
@@ -75,15 +100,20 @@ async def test_after_enabling_totp_sign_in_asks_for_the_code(web: Env) -> None:
     step = await web.client.get("/login/totp?next=/dashboard")
     assert step.status_code == 200
     wrong = await web.client.post(
-        "/login/totp", data={"csrf_token": csrf_of(step), "totp_code": "123456", "next": "/"}
+        "/login/totp",
+        data={"csrf_token": csrf_of(step), "totp_code": wrong_code(secret), "next": "/"},
     )
     assert wrong.status_code == 400
     assert field_error(wrong, "totp_code") == (
         "That code is not valid. Enter the current 6-digit code."
     )
-    # The code that turned TOTP on is spent; the next step's code is accepted.
+    # The code that turned TOTP on is spent (whichever step the clock is in now, it is
+    # still inside the window); the next step's code is accepted.
+    enabled_step = await burned_step(web, customer.seq)
+    assert enabled_step is not None
     used = await web.client.post(
-        "/login/totp", data={"csrf_token": csrf_of(step), "totp_code": code(secret)}
+        "/login/totp",
+        data={"csrf_token": csrf_of(step), "totp_code": code_of_step(secret, enabled_step)},
     )
     assert field_error(used, "totp_code") == (
         "That code was already used. Wait for the next code and enter it."
@@ -91,7 +121,11 @@ async def test_after_enabling_totp_sign_in_asks_for_the_code(web: Env) -> None:
     awaiting_token = web.client.cookies["mtx_session"]
     response = await web.client.post(
         "/login/totp",
-        data={"csrf_token": csrf_of(step), "totp_code": code(secret, 1), "next": "/dashboard"},
+        data={
+            "csrf_token": csrf_of(step),
+            "totp_code": code_of_step(secret, enabled_step + 1),
+            "next": "/dashboard",
+        },
     )
     assert response.status_code == 303
     assert response.headers["location"] == "/dashboard"
@@ -105,7 +139,7 @@ def request_to(env: Env) -> Request:
     return Request({"type": "http", "app": app, "headers": [], "path": "/", "method": "POST"})
 
 
-async def test_require_totp_code_guards_sensitive_forms(web: Env) -> None:
+async def test_require_totp_code_guards_sensitive_forms(web: Env, totp_clock: TotpClock) -> None:
     customer = await make_web_customer(web.db)
     secret = pyotp.random_base32()
     async with web.db.write() as session:
@@ -117,7 +151,7 @@ async def test_require_totp_code_guards_sensitive_forms(web: Env) -> None:
     request = request_to(web)
     for given, expected in (
         ("", "totp_required"),
-        ("111111", "invalid_totp"),
+        (wrong_code(secret), "invalid_totp"),
         (None, "totp_required"),
     ):
         with pytest.raises(ApiError) as refused:
@@ -125,14 +159,15 @@ async def test_require_totp_code_guards_sensitive_forms(web: Env) -> None:
                 await require_totp_code(request, PageWork(session, utcnow()), principal, given)
         assert refused.value.code == expected
         assert refused.value.param == "totp_code"
+    # The step is the code's own, read before the call: the clock may pass a boundary since.
+    step = pyotp.TOTP(secret).timecode(utcnow())
+    given_code = code_of_step(secret, step)
     async with web.db.write() as session:
-        await require_totp_code(request, PageWork(session, utcnow()), principal, code(secret))
-    async with web.db.read() as session:
-        last_step = await session.scalar(select(CustomerCredential.totp_last_step))
-    assert last_step == pyotp.TOTP(secret).timecode(utcnow())
+        await require_totp_code(request, PageWork(session, utcnow()), principal, given_code)
+    assert await burned_step(web, customer.seq) == step
     with pytest.raises(ApiError, match="already used"):
         async with web.db.write() as session:
-            await require_totp_code(request, PageWork(session, utcnow()), principal, code(secret))
+            await require_totp_code(request, PageWork(session, utcnow()), principal, given_code)
     # Without TOTP on, the same call lets the form through with no code.
     off = CustomerPrincipal(customer.seq, customer.id, customer.username, customer.email, False)
     async with web.db.write() as session:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import datetime, tzinfo
+from typing import Any
 
 import httpx
 
@@ -48,3 +50,17 @@ async def sign_in(
     return await submit(
         client, "/login", "/login", {"identifier": identifier, "password": password}
     )
+
+
+class TotpClock:
+    """Stands in for `datetime` inside `kit.clock`, so every `utcnow()` (the in-process
+    site's and the test's alike) reads `moment`; everything else is `datetime`'s own."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def now(self, tz: tzinfo | None = None) -> datetime:
+        return self.moment.astimezone(tz) if tz is not None else self.moment
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(datetime, name)

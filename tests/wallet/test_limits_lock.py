@@ -95,9 +95,9 @@ async def test_a_second_request_waits_for_the_first_and_sees_its_withdrawal(
         async with db.write() as first:
             await _withdraw(first, terms, who)
             second = asyncio.create_task(request(db, terms, who))
-            await asyncio.wait_for(wait_until_blocked(db), timeout=20)
+            await asyncio.wait_for(wait_until_blocked(db), timeout=60)
             assert not second.done()
-        outcome = await asyncio.wait_for(second, timeout=20)
+        outcome = await asyncio.wait_for(second, timeout=60)
 
         async with db.read() as session:
             used, _ = await repository.withdrawn_since(

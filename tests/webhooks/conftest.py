@@ -37,13 +37,14 @@ def dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, list[str]]:
 
 @pytest.fixture
 async def hooks(database_url: str) -> AsyncIterator[Env]:
-    """A platform whose endpoints may point at this machine (the receiver), with short
-    timeouts so a receiver that hangs costs half a second."""
+    """A platform whose endpoints may point at this machine (the receiver), with timeouts
+    short enough that a receiver that hangs costs 3 s, long enough that one answering on a
+    busy machine is never taken for a hang."""
     settings = make_settings(
         database_url,
         webhooks_allow_private_targets=True,
-        webhook_connect_timeout=0.5,
-        webhook_read_timeout=0.5,
+        webhook_connect_timeout=2.0,
+        webhook_read_timeout=3.0,
     )
     app = create_app(settings)
     db: Database = app.state.db

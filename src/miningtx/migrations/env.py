@@ -25,6 +25,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # As tests/test_migrations.py compares: a server default is schema too.
+        compare_server_default=True,
     )
     with context.begin_transaction():
         context.run_migrations()

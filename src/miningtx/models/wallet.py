@@ -90,8 +90,11 @@ class Deposit(Base):
     customer_seq: Mapped[int | None] = mapped_column(
         SeqKey, ForeignKey("customers.seq"), nullable=True
     )
+    #: The server default is migration 0005's, which gave the deposits before it a purpose.
     purpose: Mapped[DepositPurpose] = mapped_column(
-        EnumString(DepositPurpose, 16), default=DepositPurpose.CUSTOMER
+        EnumString(DepositPurpose, 16),
+        default=DepositPurpose.CUSTOMER,
+        server_default=DepositPurpose.CUSTOMER.value,
     )
     network: Mapped[str] = mapped_column(String(16))
     amount: Mapped[int] = mapped_column(BigInteger)
