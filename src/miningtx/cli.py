@@ -112,6 +112,10 @@ def _run_uvicorn(
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
         log_level=settings.log_level.lower(),
+        # Under --workers N the supervisor kills a child that has not answered its ping
+        # within this (seconds); uvicorn's 5 s kills children forever on a busy machine, before
+        # their interpreter has even started (issue 15: a restart under load).
+        timeout_worker_healthcheck=60,
     )
 
 
