@@ -28,8 +28,8 @@ from miningtx.customers.endpoints import router as customers_router
 from miningtx.dashboard import router as dashboard_router
 from miningtx.dashboard.rendering import render_error
 from miningtx.kit import metrics
-from miningtx.kit.db import Database
-from miningtx.kit.errors import ApiError, ErrorEnvelope
+from miningtx.kit.db import Database, is_unavailable
+from miningtx.kit.errors import ApiError, ErrorEnvelope, service_unavailable
 from miningtx.kit.idempotency import Replay
 from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
@@ -62,6 +62,7 @@ ERROR_STATUSES = {
     401: "Missing or invalid API key (`unauthorized`)",
     429: "Too many requests (`rate_limited`); see Retry-After",
     500: "Internal server error (`internal_error`)",
+    503: "Briefly unavailable (`service_unavailable`); retry, a POST with its Idempotency-Key",
 }
 
 
@@ -85,6 +86,16 @@ def _param_of(location: tuple[int | str, ...]) -> str | None:
 async def _on_api_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
     return _error_response(request, exc)
+
+
+async def _on_database_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database went away mid-request: 503, and the transaction never committed (a
+    commit that fails raises here instead of answering 200). Anything else stays a 500."""
+    if not is_unavailable(exc):
+        raise exc
+    db: Database = request.app.state.db
+    db.reachability.lost(exc)
+    return _error_response(request, service_unavailable())
 
 
 async def _on_validation_error(request: Request, exc: Exception) -> JSONResponse:
@@ -303,6 +314,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(RequestValidationError, _on_validation_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_error)
     app.add_exception_handler(Replay, _on_replay)
+    app.add_exception_handler(SQLAlchemyError, _on_database_error)
+    app.add_exception_handler(OSError, _on_database_error)
 
     # Added innermost first: the last one added wraps all the others.
     app.add_middleware(CatchAllMiddleware)
@@ -311,6 +324,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         AuthRateLimitMiddleware,
         authenticate=Authenticator(db, settings.key_prefix),
         limiter=limiter,
+        reachability=db.reachability,
     )
     app.add_middleware(RequestContextMiddleware)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]

@@ -252,6 +252,10 @@ class Settings(BaseSettings):
     rate_limit_unauthenticated: str = "300/minute"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    #: PostgreSQL: seconds to establish a connection, and the most one statement may take
+    #: (0: no limit), so a lost or stuck server fails a request instead of hanging it.
+    db_connect_timeout: float = Field(default=5.0, gt=0)
+    db_command_timeout: float = Field(default=30.0, ge=0)
     log_level: str = "INFO"
     log_json: bool = True
     #: Account-level extended public key (m/44'/60'/0') that deposit addresses derive from.

@@ -49,6 +49,16 @@ def checked_reason(reason: str | None) -> str | None:
     return reason
 
 
+def service_unavailable() -> ApiError:
+    """503: a dependency (the database) is out of reach; nothing was done, retry shortly."""
+    return ApiError(
+        503,
+        "service_unavailable",
+        "The service is briefly unavailable; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
 def not_found(what: str, param: str | None = None) -> ApiError:
     return ApiError(404, "resource_missing", f"No such {what}.", param=param)
 

@@ -185,5 +185,13 @@ async def _store_error(db: Database, record_seq: int, error: ApiError, request: 
 
 
 async def _release(db: Database, record_seq: int) -> None:
+    """Hand the key back after a failure, unless its response is stored: a commit whose
+    answer was lost with the connection may have committed, and then a retry must replay
+    that response, never run the effect a second time."""
     async with db.write() as session:
-        await session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.seq == record_seq))
+        await session.execute(
+            delete(IdempotencyRecord).where(
+                IdempotencyRecord.seq == record_seq,
+                IdempotencyRecord.state == IdempotencyState.IN_FLIGHT,
+            )
+        )

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import structlog
 
 from miningtx.config import Settings
-from miningtx.kit.db import Database
+from miningtx.kit.db import Database, is_unavailable
 
 log = structlog.get_logger(__name__)
 
@@ -66,7 +66,8 @@ class JobRunner:
 
     async def run_round(self) -> dict[str, int]:
         """Run each due job once (a job not due counts 0); a failing job is logged and the
-        others still run."""
+        others still run. A database outage is logged once (`database_unavailable`), not
+        once per job and round; the jobs simply run again next round."""
         done: dict[str, int] = {}
         for job in self.jobs:
             started = self._monotonic()
@@ -76,7 +77,10 @@ class JobRunner:
             self._last_run[job.name] = started
             try:
                 done[job.name] = await job.run(self.ctx)
-            except Exception:  # one job's failure must not stop the others
-                log.exception("worker_job_failed", job=job.name)
+            except Exception as error:  # one job's failure must not stop the others
+                if is_unavailable(error):
+                    self.ctx.db.reachability.lost(error)
+                else:
+                    log.exception("worker_job_failed", job=job.name)
                 done[job.name] = 0
         return done

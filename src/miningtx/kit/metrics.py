@@ -6,12 +6,14 @@ Under `mtx serve --workers N` the processes share PROMETHEUS_MULTIPROC_DIR and
 
 from __future__ import annotations
 
+import functools
 import os
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -33,6 +35,22 @@ LATENCY = Histogram(
 def observe(method: str, route: str, status: int, seconds: float) -> None:
     REQUESTS.labels(method, route, str(status)).inc()
     LATENCY.labels(method, route).observe(seconds)
+
+
+@functools.cache
+def _ratelimit_redis_up() -> Gauge:
+    # Made on first use, so a deployment without Redis shows no such gauge rather than a 0.
+    # Across `--workers N` the scrape shows the lowest live value: 0 if any process has
+    # fallen back to memory.
+    return Gauge(
+        "mtx_ratelimit_redis_up",
+        "1 while rate limits are counted in Redis (shared), 0 while in process memory",
+        multiprocess_mode="livemin",
+    )
+
+
+def set_ratelimit_redis_up(*, up: bool) -> None:
+    _ratelimit_redis_up().set(1 if up else 0)
 
 
 def render() -> tuple[bytes, str]:

@@ -13,13 +13,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from limits.errors import StorageError
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from miningtx.kit import metrics
-from miningtx.kit.errors import ApiError
+from miningtx.kit.db import Reachability, is_unavailable
+from miningtx.kit.errors import ApiError, service_unavailable
 from miningtx.kit.ids import random_base62
 from miningtx.kit.ratelimit import RateLimiter, Verdict
 
@@ -45,12 +45,6 @@ async def send_error(scope: Scope, send: Send, error: ApiError) -> None:
     ]
     await send({"type": "http.response.start", "status": error.status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
-
-
-def _unavailable() -> ApiError:
-    return ApiError(
-        503, "service_unavailable", "The service is briefly unavailable; retry shortly."
-    )
 
 
 def _route_template(scope: Scope) -> str:
@@ -108,10 +102,18 @@ class AuthRateLimitMiddleware:
     client IP. Every /v1 route except the OpenAPI document needs a valid key.
     """
 
-    def __init__(self, app: ASGIApp, *, authenticate: Authenticate, limiter: RateLimiter) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        authenticate: Authenticate,
+        limiter: RateLimiter,
+        reachability: Reachability,
+    ) -> None:
         self.app = app
         self.authenticate = authenticate
         self.limiter = limiter
+        self.reachability = reachability
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -127,25 +129,24 @@ class AuthRateLimitMiddleware:
             if scheme.lower() == "bearer" and token.strip():
                 try:
                     principal = await self.authenticate(token.strip())
-                except (SQLAlchemyError, OSError):
-                    log.exception("authentication_unavailable")
-                    await send_error(scope, send, _unavailable())
+                except (SQLAlchemyError, OSError) as error:
+                    if is_unavailable(error):
+                        self.reachability.lost(error)  # one line per outage, not per request
+                    else:
+                        log.exception("authentication_unavailable")
+                    await send_error(scope, send, service_unavailable())
                     return
             if principal is None:
                 state["auth_problem"] = "The API key is invalid or has been revoked."
         state["principal"] = principal
-        try:
-            if principal is not None:
-                verdict = await self.limiter.hit(self.limiter.per_key, "key", principal.key_id)
-            else:
-                client = scope.get("client")
-                verdict = await self.limiter.hit(
-                    self.limiter.per_ip, "ip", client[0] if client else "-"
-                )
-        except StorageError:
-            log.exception("rate_limiter_unavailable")
-            await send_error(scope, send, _unavailable())
-            return
+        # Never fails: without Redis the limiter counts in this process (kit/ratelimit).
+        if principal is not None:
+            verdict = await self.limiter.hit(self.limiter.per_key, "key", principal.key_id)
+        else:
+            client = scope.get("client")
+            verdict = await self.limiter.hit(
+                self.limiter.per_ip, "ip", client[0] if client else "-"
+            )
 
         async def send_with_limits(message: Message) -> None:
             if message["type"] == "http.response.start":
