@@ -343,7 +343,8 @@ async def test_deposits_not_yet_credited_and_payouts_not_yet_final_still_reconci
         [payout] = await session.scalars(
             select(ChainTransaction).where(ChainTransaction.kind == "payout")
         )
-    assert (await polygon.node.receipt(payout.tx_hash))["status"] == 1
+    mined = await polygon.node.receipt(bytes.fromhex(payout.tx_hash.removeprefix("0x")))
+    assert mined["status"] == 1
     # A deposit seen in the last block: pending, not credited yet.
     late = await platform.customer()
     await polygon.token.mint(await platform.deposit_address(late, "polygon"), units("40", 6))
