@@ -13,15 +13,16 @@ import pytest
 from pydantic import ValidationError
 
 from miningtx.app import create_app
-from miningtx.config import NetworkSettings, Settings
+from miningtx.config import NetworkSettings, Settings, settings_problems
 from miningtx.dashboard.customer.wallet import NETWORK_LABELS
 from miningtx.kit.db import Database
 from miningtx.kit.networks import NETWORKS, parse_network
 from miningtx.ledger.accounts import Platform, treasury
-from tests.conftest import Env, make_settings
+from tests.conftest import LIVE_REQUIREMENTS, TEST_XPUB, Env, make_settings
 from tests.dashboard.customer_helpers import post_form, signed_in_customer
 from tests.dashboard.web import field_error
 from tests.factories import make_customer
+from tests.servers import MTX, run_command, server_environment
 
 
 def settings(**values: object) -> Settings:
@@ -235,3 +236,46 @@ async def test_the_dashboard_shows_and_applies_the_configured_minimum(
         web.client, "/deposits", "/deposits/sandbox", {"network": "bsc", "amount": "6.00"}
     )
     assert done.status_code == 303
+
+
+def test_live_mode_refuses_private_webhook_targets_naming_the_variable() -> None:
+    live = LIVE_REQUIREMENTS | {"mode": "live", "wallet_xpub": TEST_XPUB}
+
+    with pytest.raises(ValidationError, match="MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS") as refused:
+        settings(**live, webhooks_allow_private_targets=True)
+    [problem] = settings_problems(refused.value)
+
+    assert problem == (
+        "live mode refuses MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhooks would reach "
+        "this network; unset it (development and tests only)"
+    )
+    assert not settings(**live).webhooks_allow_private_targets
+    assert settings(webhooks_allow_private_targets=True).webhooks_allow_private_targets
+
+
+async def test_a_live_process_with_private_webhook_targets_stops_with_one_line(
+    tmp_path: Path,
+) -> None:
+    environment = server_environment(
+        f"sqlite+aiosqlite:///{tmp_path / 'live.db'}",
+        {
+            "MTX_MODE": "live",
+            "MTX_SECRET_KEY": str(LIVE_REQUIREMENTS["secret_key"]),
+            "MTX_CHAIN_BSC_RPC_URL": str(LIVE_REQUIREMENTS["chain_bsc_rpc_url"]),
+            "MTX_CHAIN_BSC_USDT_ADDRESS": str(LIVE_REQUIREMENTS["chain_bsc_usdt_address"]),
+            "MTX_CHAIN_POLYGON_RPC_URL": str(LIVE_REQUIREMENTS["chain_polygon_rpc_url"]),
+            "MTX_CHAIN_POLYGON_USDT_ADDRESS": str(LIVE_REQUIREMENTS["chain_polygon_usdt_address"]),
+            "MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS": "true",
+        },
+    )
+
+    code, out, err = await run_command(
+        str(MTX), "serve", "--port", "9", env=environment, cwd=tmp_path, time_limit=60.0
+    )
+
+    assert (code, out) == (1, "")
+    assert err.splitlines() == [
+        "error: live mode refuses MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhooks would "
+        "reach this network; unset it (development and tests only)"
+    ]
+    assert not (tmp_path / "live.db").exists()  # refused before anything started

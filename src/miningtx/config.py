@@ -284,7 +284,8 @@ class Settings(BaseSettings):
     withdrawal_address_delay: DurationSetting = DEFAULT_WITHDRAWAL_ADDRESS_DELAY
     #: Daily cut-off (UTC, HH:MM) at which mining rewards are credited.
     daily_cutoff: time = time(6, 0)
-    #: Let webhook endpoints point at loopback/private/link-local addresses (development, tests).
+    #: Let webhook endpoints point at loopback/private/link-local addresses (development,
+    #: tests); live mode refuses to start with it.
     webhooks_allow_private_targets: bool = False
     #: Seconds between the worker's rounds when it finds nothing to do.
     worker_interval: float = Field(default=1.0, gt=0, le=60)
@@ -377,6 +378,11 @@ class Settings(BaseSettings):
                 f"live mode needs MTX_SECRET_KEY: a secret of its own, at least "
                 f"{MIN_SECRET_KEY_LENGTH} characters (not the sandbox default)"
             )
+        if self.mode is Mode.LIVE and self.webhooks_allow_private_targets:
+            raise ValueError(
+                "live mode refuses MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS=true: webhooks would "
+                "reach this network; unset it (development and tests only)"
+            )
         if self.mode is Mode.LIVE:
             missing = [
                 f"MTX_CHAIN_{network.upper()}_{field.upper()}"
@@ -453,3 +459,14 @@ class Settings(BaseSettings):
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def settings_problems(error: ValidationError) -> list[str]:
+    """The settings' refusal as one line per problem, each naming its variable, for the
+    operator who starts a process (no traceback: the fix is in the environment)."""
+    lines = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        location = "_".join(str(part) for part in problem["loc"]).upper()
+        lines.append(f"MTX_{location}: {message}" if location else message)
+    return lines

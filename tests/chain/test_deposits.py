@@ -140,11 +140,26 @@ async def test_the_watcher_credits_by_the_configured_minimum(
 
 
 async def test_transfers_to_other_addresses_are_ignored(platform: Platform) -> None:
+    alice = await platform.customer()
+    address = await platform.deposit_address(alice)
     stranger = platform.bsc.node.accounts[1].address
+    # Both in the block range of one watcher round: the customer's one is credited beside it.
     await platform.bsc.token.mint(stranger, units("500", 18))
+    credited = await platform.bsc.token.mint(address, units("20", 18))
+    await platform.bsc.token.mint(stranger, units("700", 18))
     await platform.bsc.node.mine(CONFIRMATIONS)
     await platform.watch()
-    assert await platform.deposits() == []
+
+    [deposit] = await platform.deposits()
+    assert (deposit.address, deposit.tx_hash, deposit.status, deposit.amount) == (
+        address,
+        credited.to_0x_hex(),
+        "confirmed",
+        20_000000,
+    )
+    account = customer_available(alice.id)
+    held = await balances(platform.db, account, treasury("bsc"))
+    assert held == {account: 20_000000, treasury("bsc"): -20_000000}
 
 
 async def test_a_reorg_before_finality_drops_the_deposit(platform: Platform) -> None:

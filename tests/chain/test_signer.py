@@ -271,3 +271,43 @@ async def _index(platform: Platform, address: str) -> int:
         )
     assert index is not None
     return int(index)
+
+
+async def test_deposits_not_yet_credited_and_payouts_not_yet_final_still_reconcile(
+    platform: Platform,
+) -> None:
+    polygon = platform.polygon
+    bob = await deposited(platform, "polygon", "300")
+    for _ in range(3):  # gas to bob's address, then his 300 swept into the hot wallet
+        await platform.signer().run_round()
+        await polygon.node.mine(CONFIRMATIONS)
+    assert await polygon.token.balance_of(HOT) == units("300", 6)
+    # Below the 10.00 minimum: final, recorded, never credited.
+    small = await platform.customer()
+    await polygon.token.mint(await platform.deposit_address(small, "polygon"), units("9.5", 6))
+    await polygon.node.mine(CONFIRMATIONS)
+    await platform.watch()
+    # A payout the signer sent: mined, not yet final.
+    withdrawal_id = await approved_withdrawal(platform, bob, "polygon", "100")
+    await platform.signer().run_round()
+    async with platform.db.read() as session:
+        [payout] = await session.scalars(
+            select(ChainTransaction).where(ChainTransaction.kind == "payout")
+        )
+    mined = await polygon.node.receipt(bytes.fromhex(payout.tx_hash.removeprefix("0x")))
+    assert mined["status"] == 1
+    # A deposit seen in the last block: pending, not credited yet.
+    late = await platform.customer()
+    await polygon.token.mint(await platform.deposit_address(late, "polygon"), units("40", 6))
+    await platform.watch()
+
+    statuses = sorted(d.status for d in await platform.deposits("polygon"))
+    custody = {c.network: c for c in await reconcile(platform.db, platform.settings)}
+
+    assert statuses == ["below_minimum", "confirmed", "pending"]
+    assert (await withdrawal(platform, withdrawal_id)).status == "broadcast"  # not final yet
+    assert custody["polygon"].not_credited == units("49.5", 6)
+    assert custody["polygon"].mined_payouts == int(payout.value) > 0
+    assert custody["polygon"].ledger == 300_000000  # the payout leaves the books once final
+    assert custody["polygon"].difference == 0
+    assert custody["polygon"].matches

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, Protocol
 
 from sqlalchemy import select, update
@@ -13,7 +14,7 @@ from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.kit.jobs import WorkerContext
 from miningtx.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from miningtx.webhooks import outbox
+from miningtx.webhooks import outbox, urls
 from miningtx.webhooks.tasks import deliver_due
 from tests.conftest import Env
 from tests.factories import CustomerWithKey
@@ -87,3 +88,15 @@ async def stored_endpoint(env: Env, endpoint_id: str) -> WebhookEndpoint:
         return (
             await session.execute(select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id))
         ).scalar_one()
+
+
+def loopback_names_in_etc_hosts() -> list[tuple[str, str]]:
+    """(name, address) for each name /etc/hosts maps to loopback that is not a local name
+    by definition (those are refused before any lookup), such as the machine's name."""
+    found = []
+    for line in Path("/etc/hosts").read_text().splitlines():
+        address, *names = line.split("#")[0].split() or [""]
+        parsed = urls.parse_address(address)
+        if parsed is not None and parsed.is_loopback:
+            found += [(name, address) for name in names if not urls.blocked_name(name)]
+    return found

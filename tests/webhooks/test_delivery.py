@@ -11,7 +11,7 @@ from sqlalchemy import update
 from standardwebhooks.webhooks import Webhook
 
 from miningtx.kit.clock import utcnow
-from miningtx.models import WebhookDelivery
+from miningtx.models import WebhookDelivery, WebhookEndpoint
 from miningtx.webhooks import signing, tasks, urls
 from miningtx.webhooks.tasks import claim_due, record
 from miningtx.webhooks.transport import CONCURRENCY, send, webhook_client
@@ -24,6 +24,7 @@ from tests.webhooks.factories import (
     deliver,
     deliveries,
     emit,
+    loopback_names_in_etc_hosts,
     make_due,
     stored_endpoint,
 )
@@ -253,6 +254,67 @@ async def test_private_targets_are_refused_again_at_delivery(
     [row] = await deliveries(hooks)
     assert (row.status, row.attempts, row.last_error) == ("pending", 1, attempt.error)
     assert row.next_attempt_at > utcnow()
+
+
+async def test_numeric_and_mapped_forms_of_loopback_are_refused_again_at_delivery(
+    hooks: Env, receiver: Receiver
+) -> None:
+    port = receiver.port
+    # host as written -> the address the refusal names (the fake DNS knows none of them)
+    forms = {
+        f"http://2130706433:{port}/hooks": "127.0.0.1",
+        f"http://0x7f000001:{port}/hooks": "127.0.0.1",
+        f"http://127.1:{port}/hooks": "127.0.0.1",
+        f"http://0:{port}/hooks": "0.0.0.0",  # noqa: S104  # an address refused, not bound
+        f"http://[::ffff:127.0.0.1]:{port}/hooks": "::ffff:7f00:1",
+    }
+    alice = await make_customer(hooks.db, hooks.settings)
+    created = {url: await add_endpoint(hooks, alice, url) for url in forms}  # allowed then
+    # A dotted quad with an octal part cannot even be created; say one was stored earlier.
+    octal = f"http://0177.0.0.1:{port}/hooks"
+    async with hooks.db.write() as session:
+        await session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id == created[f"http://127.1:{port}/hooks"]["id"])
+            .values(url=octal)
+        )
+    await emit(hooks, alice)
+    strict = hooks.settings.model_copy(update={"webhooks_allow_private_targets": False})
+
+    assert await deliver(hooks, strict) == len(forms)
+
+    endpoint_url = {
+        (await stored_endpoint(hooks, endpoint["id"])).seq: url for url, endpoint in created.items()
+    }
+    errors = {endpoint_url[row.endpoint_seq]: row.last_error for row in await deliveries(hooks)}
+    expected = {
+        url: f"refused: The URL points at a non-public address ({address})."
+        for url, address in forms.items()
+    } | {f"http://127.1:{port}/hooks": "refused: The URL is not valid."}
+    assert errors == expected
+    assert receiver.received == []
+    assert all(row.status == "pending" for row in await deliveries(hooks))
+
+
+async def test_a_name_the_real_resolver_maps_to_loopback_is_refused_at_delivery(
+    hooks: Env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.undo()  # the real getaddrinfo, answered from /etc/hosts: no network
+    [(name, address), *_] = loopback_names_in_etc_hosts()
+    alice = await make_customer(hooks.db, hooks.settings)
+    await add_endpoint(hooks, alice, f"http://{name}:{receiver.port}/hooks")
+    await emit(hooks, alice)
+    strict = hooks.settings.model_copy(update={"webhooks_allow_private_targets": False})
+
+    assert await deliver(hooks) == 1  # allowed: the name really reaches this machine
+    assert len(receiver.received) == 1
+    await emit(hooks, alice)
+    assert await deliver(hooks, strict) == 1
+
+    assert len(receiver.received) == 1
+    assert (await attempts(hooks))[-1].error == (
+        f"refused: The host {name} resolves to a non-public address ({address})."
+    )
 
 
 async def test_a_delivery_connects_to_the_address_it_vetted_not_to_a_second_lookup(

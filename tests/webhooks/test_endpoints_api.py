@@ -105,6 +105,12 @@ PRIVATE_URLS = [
     "http://0.0.0.0/hooks",
     "http://localhost:9000/hooks",
     "https://internal.example.test/hooks",  # resolves to 10.0.0.1 (the fake DNS below)
+    # loopback as the numbers resolvers read (no DNS answers for them here)
+    "http://2130706433/hooks",
+    "http://0x7f000001/hooks",
+    "http://127.1/hooks",
+    "http://0/hooks",
+    "http://[::ffff:127.0.0.1]/hooks",
 ]
 
 

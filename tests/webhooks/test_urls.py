@@ -9,6 +9,7 @@ import pytest
 from miningtx.kit.errors import ApiError
 from miningtx.webhooks import urls
 from tests.conftest import make_settings
+from tests.webhooks.factories import loopback_names_in_etc_hosts
 
 STRICT = make_settings("sqlite+aiosqlite:///unused.db")
 LIVE = make_settings("sqlite+aiosqlite:///unused.db", mode="live")
@@ -61,6 +62,88 @@ async def test_non_public_targets_are_refused_and_allowed_only_by_the_setting(ur
     )
     assert refused.value.message.startswith("The URL points at")
     assert allowed.addresses == ()  # no pinning: connect as usual
+
+
+#: Loopback written the other ways resolvers read it, and the address each stands for.
+#: The fake resolver knows none of these hosts: only reading the number refuses them.
+NUMERIC_LOOPBACK_URLS = [
+    ("http://2130706433/hooks", "127.0.0.1"),  # one decimal number
+    ("http://0x7f000001/hooks", "127.0.0.1"),  # one hexadecimal number
+    ("http://0x7F.1/hooks", "127.0.0.1"),
+    ("http://127.1/hooks", "127.0.0.1"),  # short form: the last part fills the rest
+    ("http://127.0.0.1./hooks", "127.0.0.1"),  # the root's trailing dot
+    ("http://0/hooks", "0.0.0.0"),  # noqa: S104  # "this host": Linux connects it to loopback
+    ("http://[::ffff:127.0.0.1]/hooks", "::ffff:7f00:1"),  # IPv4-mapped IPv6
+]
+
+
+@pytest.mark.parametrize(("url", "address"), NUMERIC_LOOPBACK_URLS)
+async def test_numeric_and_mapped_forms_of_loopback_are_refused(url: str, address: str) -> None:
+    with pytest.raises(urls.UnsafeUrl) as unsafe:
+        await urls.vet(url, STRICT, resolve_timeout=1.0)
+    with pytest.raises(ApiError) as refused:
+        await urls.check_endpoint_url(url, STRICT)
+
+    assert str(unsafe.value) == f"The URL points at a non-public address ({address})."
+    assert (refused.value.status, refused.value.code, refused.value.param) == (
+        400,
+        "invalid_request",
+        "url",
+    )
+    assert refused.value.message == str(unsafe.value)
+    assert (await urls.vet(url, ALLOWED, resolve_timeout=1.0)).addresses == ()
+
+
+async def test_the_system_resolver_reads_those_numbers_as_loopback_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Why the forms above are refused without DNS: getaddrinfo (inet_aton) connects them."""
+    monkeypatch.undo()  # the real getaddrinfo; numeric hosts never reach the network
+
+    for host in ("2130706433", "0x7f000001", "0177.0.0.1", "127.1", "0x7F.1"):
+        assert await urls.resolve(host, 80) == ["127.0.0.1"], host
+
+
+async def test_octal_loopback_and_hosts_ending_in_a_bad_number_are_refused() -> None:
+    # httpx refuses a dotted quad with a leading zero; nothing could be delivered to it.
+    for url in ("http://0177.0.0.1/hooks", "https://0177.0.0.1:8443/"):
+        with pytest.raises(ApiError, match="not valid") as refused:
+            await urls.check_endpoint_url(url, STRICT)
+        assert refused.value.param == "url"
+        with pytest.raises(urls.UnsafeUrl):
+            await urls.vet(url, ALLOWED, resolve_timeout=1.0)
+    for url in ("http://1.2.3.4.5/hooks", "http://08.1/hooks", "http://256.1/", "http://a.0x1/"):
+        with pytest.raises(ApiError, match=r"is not a valid IPv4 address\.") as refused:
+            await urls.check_endpoint_url(url, STRICT)
+        assert refused.value.param == "url"
+
+
+async def test_a_public_address_written_as_one_number_is_pinned_to_that_address() -> None:
+    target = await urls.vet("https://134744072/hooks", STRICT, resolve_timeout=1.0)
+
+    assert target == urls.Target("134744072", 443, ("8.8.8.8",))
+    assert urls.numeric_ipv4("hooks.example.com") is None
+    assert urls.numeric_ipv4("0x7f.0.1") == ipaddress.IPv4Address("127.0.0.1")
+    assert urls.numeric_ipv4("0177.1") == ipaddress.IPv4Address("127.0.0.1")
+
+
+async def test_a_name_the_real_resolver_maps_to_loopback_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.undo()  # the real getaddrinfo, answered from /etc/hosts: no network
+    names = loopback_names_in_etc_hosts()
+    assert names, "this test needs a name other than localhost mapped to 127.x in /etc/hosts"
+    name, address = names[0]
+
+    resolved = await urls.resolve(name, 443)
+    with pytest.raises(urls.UnsafeUrl) as unsafe:
+        await urls.vet(f"https://{name}/hooks", STRICT, resolve_timeout=2.0)
+    with pytest.raises(ApiError) as refused:
+        await urls.check_endpoint_url(f"https://{name}/hooks", STRICT)
+
+    assert address in resolved
+    assert str(unsafe.value).startswith(f"The host {name} resolves to a non-public address (")
+    assert refused.value.param == "url"
 
 
 async def test_a_name_is_judged_by_every_address_it_resolves_to(dns: dict[str, list[str]]) -> None:

@@ -163,7 +163,7 @@ async def check_invariants(session: ReadSession | WriteSession) -> list[str]:
         await session.execute(select(func.coalesce(func.sum(LedgerAccount.balance), 0)))
     ).scalar_one()
     if total != 0:
-        problems.append(f"balances sum to {total}, not 0")
+        problems.append(f"balances sum to {int(total)}, not 0")
     credits = (
         select(
             LedgerTransfer.credit_account_seq.label("seq"),
@@ -187,8 +187,9 @@ async def check_invariants(session: ReadSession | WriteSession) -> list[str]:
         .outerjoin(debits, debits.c.seq == LedgerAccount.seq)
         .where(LedgerAccount.balance != derived)
     )
+    # int(): PostgreSQL sums BIGINT as NUMERIC, which would print as 2.6E+9.
     problems.extend(
-        f"{row.code}: balance {row.balance} but transfers sum to {row.derived}"
+        f"{row.code}: balance {row.balance} but transfers sum to {int(row.derived)}"
         for row in mismatched
     )
     negative = await session.execute(

@@ -3,7 +3,9 @@
 A webhook makes our worker send a request to an address the customer chose, so an
 endpoint must not reach our own network: loopback, private, link-local (the cloud
 metadata service at 169.254.169.254), CGNAT, multicast and reserved addresses are
-refused, also when they hide inside IPv6 (IPv4-mapped, 6to4, NAT64). A name is
+refused, also when they hide inside IPv6 (IPv4-mapped, 6to4, NAT64) or are written as
+the numbers resolvers also read as IPv4 (`2130706433`, `0x7f000001`, `0177.0.0.1`,
+`127.1`, `0`: see `numeric_ipv4`). A name is
 judged by every address it resolves to, at creation and again before every delivery
 attempt, because DNS can change in between (rebinding); the delivery then connects to
 the addresses it vetted. `MTX_WEBHOOKS_ALLOW_PRIVATE_TARGETS` turns all this off for
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
 from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
@@ -33,6 +36,9 @@ BLOCKED_NAMES = frozenset(
 #: Suffixes reserved for local or private use (RFC 6761, RFC 6762, RFC 8375, ICANN .internal).
 BLOCKED_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".home.arpa")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+#: One part of a numeric IPv4 host as inet_aton and the WHATWG URL standard read it:
+#: decimal, octal (a leading 0) or hexadecimal (0x).
+_IPV4_NUMBER = re.compile(r"0[xX][0-9a-fA-F]*|[0-9]+")
 
 
 class UnsafeUrl(ValueError):
@@ -85,6 +91,42 @@ def is_public_address(address: IPAddress) -> bool:
         or address.is_link_local
         or address.is_unspecified
     )
+
+
+def numeric_ipv4(host: str) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a host made of numbers stands for, as resolvers read it, or None
+    for a host name. `getaddrinfo` (inet_aton) and browsers take `2130706433`,
+    `0x7f000001`, `0177.0.0.1`, `127.1` and `0` for addresses (here all loopback or
+    "this host"); `ipaddress` only knows the dotted quad, so these are judged here.
+
+    Raises `UnsafeUrl` for a host that ends in a number but is no valid address
+    (`1.2.3.4.5`, `08.1.1.1`): no real name ends in a numeric label.
+    """
+    labels = host.split(".")
+    if len(labels) > 1 and labels[-1] == "":
+        labels.pop()  # the root's trailing dot: "127.0.0.1." is 127.0.0.1
+    if not _IPV4_NUMBER.fullmatch(labels[-1]):
+        return None
+    invalid_host = UnsafeUrl(f"The URL's host ({host}) is not a valid IPv4 address.")
+    if len(labels) > 4 or not all(_IPV4_NUMBER.fullmatch(label) for label in labels):
+        raise invalid_host
+    values: list[int] = []
+    for label in labels:
+        if label[:2].lower() == "0x":
+            values.append(int(label[2:] or "0", 16))
+        elif len(label) > 1 and label.startswith("0"):
+            if not set(label) <= set("01234567"):
+                raise invalid_host
+            values.append(int(label, 8))
+        else:
+            values.append(int(label))
+    *leading, last = values
+    if any(value > 0xFF for value in leading) or last >= 256 ** (5 - len(values)):
+        raise invalid_host
+    number = last
+    for position, value in enumerate(leading):
+        number += value << (24 - 8 * position)
+    return ipaddress.IPv4Address(number)
 
 
 def blocked_name(host: str) -> bool:
@@ -144,7 +186,7 @@ async def vet(url: str, settings: Settings, *, resolve_timeout: float) -> Target
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
     if settings.webhooks_allow_private_targets:
         return Target(host, port, ())
-    literal = parse_address(host)
+    literal = parse_address(host) or numeric_ipv4(host)
     if literal is not None:
         if not is_public_address(literal):
             raise UnsafeUrl(f"The URL points at a non-public address ({literal}).")
