@@ -24,6 +24,7 @@ per node. The whole tree is about 2 x 72 bytes x padded leaf count.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import secrets
 from array import array
@@ -274,9 +275,7 @@ def sign_snapshot(
         signature="",
     )
     signed = account.sign_message(encode_defunct(text=unsigned.message))
-    return SignedSnapshot(
-        **{**unsigned.__dict__, "signature": "0x" + bytes(signed.signature).hex()}
-    )
+    return dataclasses.replace(unsigned, signature="0x" + bytes(signed.signature).hex())
 
 
 def _parents(level: bytes) -> bytes:
