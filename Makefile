@@ -13,7 +13,7 @@ PORT ?= 8000
 # from the same lock. --locked fails when pyproject.toml changed without `make lock`.
 UV := $(BIN)/uv
 RUN_STAMP := $(VENV)/.installed-run
-LOCKS := pyproject.toml uv.lock clients/python/pyproject.toml
+LOCKS := pyproject.toml uv.lock clients/python/pyproject.toml clients/verify/pyproject.toml
 
 $(UV): uv-requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv --without-pip $(VENV)
