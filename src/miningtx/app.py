@@ -15,7 +15,6 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match, Mount
@@ -39,6 +38,7 @@ from miningtx.kit.middleware import (
     CatchAllMiddleware,
     RequestContextMiddleware,
 )
+from miningtx.kit.migrate import schema_problem, stored_revision
 from miningtx.kit.ratelimit import RateLimiter
 from miningtx.mining.endpoints import router as mining_router
 from miningtx.partners.endpoints import router as partners_router
@@ -256,7 +256,10 @@ def _declare_operational_routes(paths: dict[str, Any]) -> None:
         content = {"application/json": {"schema": status}}
         responses = paths["/readyz"]["get"]["responses"]
         responses["200"] = {"description": "Ready", "content": content}
-        responses["503"] = {"description": "The database does not answer", "content": content}
+        responses["503"] = {
+            "description": "The database does not answer, or its schema is not at the head",
+            "content": content,
+        }
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -351,12 +354,25 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["Operations"], summary="Readiness: the database answers")
+    reported: list[str | None] = [None]  # the schema problem last logged, so it is logged once
+
+    @app.get(
+        "/readyz",
+        tags=["Operations"],
+        summary="Readiness: the database answers, its schema at this release's head",
+    )
     async def readyz() -> JSONResponse:
         try:
             async with db.read() as session:
-                await session.execute(text("SELECT 1"))
-        except Exception:  # noqa: BLE001  # any failure to reach the database means not ready
+                problem = schema_problem(await stored_revision(session))
+        except Exception:  # noqa: BLE001  # any failure to read the schema means not ready
+            # No schema at all (the version table is missing) reads the same as no database.
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        if problem != reported[0]:
+            reported[0] = problem
+            if problem is not None:
+                log.warning("schema_not_at_head", detail=problem)
+        if problem is not None:
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 

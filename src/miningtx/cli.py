@@ -23,11 +23,19 @@ from miningtx.audit.commands import audit_app
 from miningtx.config import Settings, get_settings, settings_problems
 from miningtx.customers.commands import customers_app, keys_app, kyc_app
 from miningtx.dashboard.commands import operators_app
-from miningtx.kit.commands import JsonOpt, emit, fail, run
+from miningtx.kit.commands import (
+    JsonOpt,
+    emit,
+    fail,
+    guard_commands,
+    run,
+    set_debug,
+    without_schema_check,
+)
 from miningtx.kit.db import Database
 from miningtx.kit.jobs import WorkerContext
 from miningtx.kit.logging import configure_logging
-from miningtx.kit.migrate import upgrade
+from miningtx.kit.migrate import migrate_to_head
 from miningtx.ledger.commands import ledger_app
 from miningtx.mining.commands import capacity_app, catalog_app, rewards_app
 from miningtx.pools.commands import pools_app
@@ -38,7 +46,12 @@ from miningtx.wallet.commands import limits_app, signer_app, wallets_app, withdr
 from miningtx.webhooks.commands import webhooks_app
 from miningtx.worker import all_jobs, run_forever, run_round
 
-app = typer.Typer(help="MiningTX platform and operator commands.", no_args_is_help=True)
+app = typer.Typer(
+    help="MiningTX platform and operator commands.",
+    no_args_is_help=True,
+    # A traceback's locals could hold the database password or the signer's mnemonic.
+    pretty_exceptions_show_locals=False,
+)
 catalog_app.add_typer(staking_app, name="staking")
 customers_app.add_typer(limits_app, name="limits")
 for sub, name in (
@@ -61,6 +74,17 @@ for sub, name in (
     app.add_typer(sub, name=name)
 
 
+@app.callback()
+def root(
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", help="Show the Python traceback of a failure (also MTX_DEBUG=1)."),
+    ] = False,
+) -> None:
+    """MiningTX platform and operator commands."""
+    set_debug(debug)
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -75,8 +99,6 @@ def serve(
     """Serve the API; on the embedded SQLite default also run the background worker."""
     settings = get_settings()
     _check_live_chains(settings)
-    if settings.is_sqlite:
-        upgrade(settings.database_url)
     if (ssl_certfile is None) != (ssl_keyfile is None):
         fail("--ssl-certfile and --ssl-keyfile go together")
     metrics_dir = None
@@ -161,10 +183,11 @@ def _check_live_chains(settings: Settings) -> None:
 
 
 @app.command()
+@without_schema_check
 def migrate(as_json: JsonOpt = False) -> None:
     """Bring the database schema up to date (PostgreSQL deployments run this on release)."""
     settings = get_settings()
-    upgrade(settings.database_url)
+    migrate_to_head(settings.database_url)
     emit(as_json, {"migrated": True}, "Database schema is up to date.")
 
 
@@ -216,6 +239,10 @@ def demo(
         + f"\nConsole:   {base_url}/console/login  {DEMO_OPERATOR_EMAIL}"
         + f"  password {result.operator_password}",
     )
+
+
+# Last, so that it wraps every command mounted above.
+guard_commands(app)
 
 
 def main() -> None:

@@ -74,3 +74,8 @@ class ErrorEnvelope(BaseModel):
     """The documented error body: {"error": {"code", "message", "param"?, "request_id"}}."""
 
     error: ErrorDetail
+
+
+class OperationalFailure(Exception):
+    """A failure the operator fixes outside the code (the schema behind, the database or a
+    node out of reach): its message is one line saying what to check or run."""

@@ -22,6 +22,7 @@ from web3.providers.rpc import AsyncHTTPProvider
 from web3.types import FilterParams, TxParams
 
 from miningtx.config import ChainSettings, Settings
+from miningtx.kit.errors import OperationalFailure
 from miningtx.kit.money import DECIMALS
 
 #: keccak("Transfer(address,address,uint256)")
@@ -53,7 +54,7 @@ ERC20_ABI: list[dict[str, Any]] = [
 RPC_TIMEOUT = 10.0
 
 
-class ChainError(Exception):
+class ChainError(OperationalFailure):
     """The node could not be reached or answered something unusable; retry later."""
 
 

@@ -16,7 +16,15 @@ from miningtx.audit.commands import OperatorOpt, acting_operator, required_opera
 from miningtx.config import Settings, get_settings
 from miningtx.customers import service as customers
 from miningtx.kit.clock import rfc3339
-from miningtx.kit.commands import JsonOpt, emit, emit_json, fail, out, run
+from miningtx.kit.commands import (
+    JsonOpt,
+    emit,
+    emit_json,
+    fail,
+    out,
+    run,
+    without_schema_check,
+)
 from miningtx.kit.db import Database
 from miningtx.kit.logging import configure_logging
 from miningtx.kit.money import DECIMALS, AmountError, format_amount, parse_decimal
@@ -108,6 +116,7 @@ def signer_run(
 
 
 @signer_app.command("addresses")
+@without_schema_check
 def signer_addresses(as_json: JsonOpt = False) -> None:
     """The hot wallet and the operator's funding address per network (public; no key read)."""
     settings = get_settings()
