@@ -252,6 +252,10 @@ class Settings(BaseSettings):
     rate_limit_unauthenticated: str = "300/minute"
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     db_pool_size: int = Field(default=10, ge=1)
+    #: Seconds after which an Idempotency-Key claim whose request has not answered is
+    #: presumed dead and a retry with the same key takes it over. The request that loses
+    #: its claim this way rolls back, so keep it above the slowest POST.
+    idempotency_stale_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     #: Account-level extended public key (m/44'/60'/0') that deposit addresses derive from.
