@@ -232,6 +232,7 @@ async def test_a_request_taken_over_after_its_claim_rolls_back_and_replays_the_w
     held.released.set()
     loser = await asyncio.wait_for(first, WAIT)
 
+    await _assert_one_effect(env, who, operation)
     assert retry.status_code == 200, retry.text
     assert "idempotent-replayed" not in retry.headers
     # A ran its effect after B committed: it rolled back and answers what B stored.
@@ -242,7 +243,38 @@ async def test_a_request_taken_over_after_its_claim_rolls_back_and_replays_the_w
     assert row is not None
     assert row.state == IdempotencyState.DONE
     assert row.owner not in (None, first_owner)
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize("name", list(OPERATIONS))
+async def test_a_request_taken_over_by_a_retry_still_running_rolls_back(
+    stale_env: Env, gates: Gates, name: str
+) -> None:
+    env, operation, key = stale_env, OPERATIONS[name], f"running-{name}"
+    who = await _customer(env, operation)
+    first_held, retry_held = Gate(), Gate()
+    gates.after_claim.extend([first_held, retry_held])
+
+    first = _post(env, who, operation, key)
+    await asyncio.wait_for(first_held.reached.wait(), WAIT)
+    first_owner = await _wait_until_stale(env.db, key)
+    retry = _post(env, who, operation, key)
+    await asyncio.wait_for(retry_held.reached.wait(), WAIT)
+    retry_owner = await _taken_over_from(env.db, key, first_owner)
+    # A runs its whole effect while B holds the claim: only the owner token tells them apart.
+    first_held.released.set()
+    loser = await asyncio.wait_for(first, WAIT)
+    retry_held.released.set()
+    winner = await asyncio.wait_for(retry, WAIT)
+
     await _assert_one_effect(env, who, operation)
+    assert loser.status_code == 409, loser.text
+    assert loser.json()["error"]["code"] == "conflict"
+    assert winner.status_code == 200, winner.text
+    assert "idempotent-replayed" not in winner.headers
+    row = await _claim_row(env.db, key)
+    assert row is not None
+    assert (row.state, row.owner) == (IdempotencyState.DONE, retry_owner)
 
 
 @pytest.mark.timeout(600)
@@ -271,6 +303,7 @@ async def test_a_request_taken_over_inside_its_effect_rolls_back(
         operation.path, json=operation.body, headers={**who.auth, "Idempotency-Key": key}
     )
 
+    await _assert_one_effect(env, who, operation)
     assert loser.status_code == 409, loser.text
     assert loser.json()["error"]["code"] == "conflict"
     assert winner.status_code == 200, winner.text
@@ -279,7 +312,6 @@ async def test_a_request_taken_over_inside_its_effect_rolls_back(
     row = await _claim_row(env.db, key)
     assert row is not None
     assert (row.state, row.owner) == (IdempotencyState.DONE, retry_owner)
-    await _assert_one_effect(env, who, operation)
 
 
 @pytest.mark.timeout(600)
@@ -304,8 +336,8 @@ async def test_a_crashed_request_never_releases_the_claim_a_retry_took_over(
     retry_held.released.set()
     winner = await asyncio.wait_for(retry, WAIT)
 
+    await _assert_one_effect(env, who, operation)
     assert crashed.status_code == 500
     assert after_crash is not None
     assert (after_crash.state, after_crash.owner) == (IdempotencyState.IN_FLIGHT, retry_owner)
     assert winner.status_code == 200, winner.text
-    await _assert_one_effect(env, who, operation)
