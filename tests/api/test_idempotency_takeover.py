@@ -18,9 +18,11 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import func, select
 
 from miningtx.app import create_app
+from miningtx.config import Settings
 from miningtx.kit import idempotency
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
@@ -341,3 +343,15 @@ async def test_a_crashed_request_never_releases_the_claim_a_retry_took_over(
     assert after_crash is not None
     assert (after_crash.state, after_crash.owner) == (IdempotencyState.IN_FLIGHT, retry_owner)
     assert winner.status_code == 200, winner.text
+
+
+def test_the_stale_interval_is_read_from_the_environment_and_must_be_positive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MTX_IDEMPOTENCY_STALE_SECONDS", "2.5")
+    assert Settings(_env_file=None).idempotency_stale_seconds == 2.5
+    monkeypatch.setenv("MTX_IDEMPOTENCY_STALE_SECONDS", "0")
+    with pytest.raises(ValidationError, match="idempotency_stale_seconds"):
+        Settings(_env_file=None)
+    monkeypatch.delenv("MTX_IDEMPOTENCY_STALE_SECONDS")
+    assert Settings(_env_file=None).idempotency_stale_seconds == 60
