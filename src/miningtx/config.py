@@ -256,6 +256,10 @@ class Settings(BaseSettings):
     #: (0: no limit), so a lost or stuck server fails a request instead of hanging it.
     db_connect_timeout: float = Field(default=5.0, gt=0)
     db_command_timeout: float = Field(default=30.0, ge=0)
+    #: Seconds after which an Idempotency-Key claim whose request has not answered is
+    #: presumed dead and a retry with the same key takes it over. The request that loses
+    #: its claim this way rolls back, so keep it above the slowest POST.
+    idempotency_stale_seconds: float = Field(default=60.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
     #: Account-level extended public key (m/44'/60'/0') that deposit addresses derive from.

@@ -6,12 +6,19 @@ never leave an effect without its response (or the reverse). A replay returns th
 first status and body with ``Idempotent-Replayed: true``; the same key with a
 different request is 409 ``idempotency_key_reused``; while the first request is
 still running it is 409 ``conflict``. Keys live 24 hours.
+
+A claim that has not answered within ``MTX_IDEMPOTENCY_STALE_SECONDS`` is presumed
+dead and a retry takes it over. Each claim carries a random owner token; storing the
+response (inside the effect's transaction) and releasing the key both match on it, so
+a slow first request that was taken over rolls its effect back and never deletes the
+new owner's claim: exactly one of them commits.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,17 +29,16 @@ from fastapi import Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from miningtx.config import Settings
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database, WriteSession
 from miningtx.kit.errors import ApiError
 from miningtx.models import IdempotencyRecord, IdempotencyState
 
 KEY_LIFETIME = timedelta(hours=24)
-#: A claim older than this belongs to a request that died; its effect never committed.
-STALE_CLAIM = timedelta(seconds=60)
 HEADER = "idempotency-key"
 
 
@@ -68,29 +74,66 @@ def in_flight() -> ApiError:
     )
 
 
+@dataclass(frozen=True)
+class Claim:
+    """An Idempotency-Key this request holds: its row and the owner token it wrote."""
+
+    seq: int
+    owner: str
+
+    def held(self) -> ColumnElement[bool]:
+        """The WHERE clause true only while this request still owns the claim."""
+        return and_(
+            IdempotencyRecord.seq == self.seq,
+            IdempotencyRecord.owner == self.owner,
+            IdempotencyRecord.state == IdempotencyState.IN_FLIGHT,
+        )
+
+
+class ClaimLost(Exception):
+    """The claim was taken over by a retry while this request ran: roll its effect back."""
+
+
 @dataclass
 class Work:
     """What a POST handler gets: the write session and a way to answer."""
 
     session: WriteSession
-    record_seq: int | None
+    claim: Claim | None
     #: The deployment's time, read inside this transaction.
     now: datetime
+    #: Whether `respond` stored the answer (a keyed request must, before it commits).
+    responded: bool = False
 
     async def respond(self, status: int, model: BaseModel | dict[str, Any]) -> JSONResponse:
-        """Render the response and, under a key, store it in this same transaction."""
+        """Render the response and, under a key, store it in this same transaction.
+
+        The store is guarded by the owner token: if a retry took the claim over, nothing
+        matches and `ClaimLost` rolls the whole effect back. On PostgreSQL the updated row
+        stays locked until commit, so a takeover cannot slip in between; on SQLite the
+        write lock serialises this transaction with every claim.
+        """
         content = jsonable_encoder(model)
-        if self.record_seq is not None:
-            await self.session.execute(
+        if self.claim is not None:
+            stored = await self.session.scalar(
                 update(IdempotencyRecord)
-                .where(IdempotencyRecord.seq == self.record_seq)
+                .where(self.claim.held())
                 .values(
                     state=IdempotencyState.DONE,
                     response_status=status,
                     response_body=json.dumps(content),
                 )
+                .returning(IdempotencyRecord.seq)
             )
+            if stored is None:
+                raise ClaimLost()
+        self.responded = True
         return JSONResponse(content, status_code=status)
+
+    def check_responded(self) -> None:
+        """A keyed effect may commit only together with its stored answer."""
+        if self.claim is not None and not self.responded:
+            raise RuntimeError("a keyed POST ended without Work.respond storing its answer")
 
 
 def _fingerprint(request: Request, body: bytes) -> str:
@@ -104,7 +147,17 @@ def _fingerprint(request: Request, body: bytes) -> str:
     return digest.hexdigest()
 
 
-async def _claim(db: Database, customer_seq: int, key: str, fingerprint: str, now: datetime) -> int:
+async def _claim(
+    db: Database,
+    customer_seq: int,
+    key: str,
+    fingerprint: str,
+    *,
+    now: datetime,
+    stale_after: timedelta,
+) -> Claim:
+    """Claim the key (or take over a stale claim) under a fresh owner token."""
+    owner = secrets.token_hex(16)
     async with db.write() as session:
         record = await session.scalar(
             select(IdempotencyRecord)
@@ -122,10 +175,11 @@ async def _claim(db: Database, customer_seq: int, key: str, fingerprint: str, no
                 assert record.response_status is not None
                 assert record.response_body is not None
                 raise Replay(record.response_status, record.response_body)
-            if record.locked_at > now - STALE_CLAIM:
+            if record.locked_at > now - stale_after:
                 raise in_flight()
             record.locked_at = now
-            return record.seq
+            record.owner = owner
+            return Claim(record.seq, owner)
         record = IdempotencyRecord(
             customer_seq=customer_seq,
             key=key,
@@ -133,10 +187,11 @@ async def _claim(db: Database, customer_seq: int, key: str, fingerprint: str, no
             state=IdempotencyState.IN_FLIGHT,
             locked_at=now,
             created_at=now,
+            owner=owner,
         )
         session.add(record)
         await session.flush()
-        return record.seq
+        return Claim(record.seq, owner)
 
 
 @asynccontextmanager
@@ -155,43 +210,65 @@ async def unit_of_work(request: Request, db: Database, customer_seq: int) -> Asy
             param="Idempotency-Key",
         )
     fingerprint = _fingerprint(request, await request.body())
+    settings: Settings = request.app.state.settings
+    stale_after = timedelta(seconds=settings.idempotency_stale_seconds)
     try:
-        record_seq = await _claim(db, customer_seq, key, fingerprint, utcnow())
+        claim = await _claim(
+            db, customer_seq, key, fingerprint, now=utcnow(), stale_after=stale_after
+        )
     except IntegrityError:
         # Another request inserted the same key between our read and our insert.
         raise in_flight() from None
     try:
         async with db.write() as session:
-            yield Work(session, record_seq, await db.clock.sync(session))
+            work = Work(session, claim, await db.clock.sync(session))
+            yield work
+            work.check_responded()
+    except ClaimLost:
+        raise await _answer_for_loser(db, claim) from None
     except ApiError as error:
         if error.status >= 500:
-            await _release(db, record_seq)
-        else:
-            await _store_error(db, record_seq, error, request)
+            await _release(db, claim)
+        elif not await _store_error(db, claim, error, request):
+            raise await _answer_for_loser(db, claim) from None
         raise
     except BaseException:
-        await _release(db, record_seq)
+        await _release(db, claim)
         raise
 
 
-async def _store_error(db: Database, record_seq: int, error: ApiError, request: Request) -> None:
+async def _answer_for_loser(db: Database, claim: Claim) -> Replay | ApiError:
+    """What a request whose claim was taken over answers: what a retry would get now,
+    the new owner's stored response, or 409 ``conflict`` while it still runs."""
+    async with db.read() as session:
+        record = await session.get(IdempotencyRecord, claim.seq)
+    if (
+        record is not None
+        and record.state == IdempotencyState.DONE
+        and record.response_status is not None
+        and record.response_body is not None
+    ):
+        return Replay(record.response_status, record.response_body)
+    return in_flight()
+
+
+async def _store_error(db: Database, claim: Claim, error: ApiError, request: Request) -> bool:
+    """Store a refusal as the key's answer; False if the claim is no longer ours."""
     body = json.dumps(error.body(getattr(request.state, "request_id", None)))
     async with db.write() as session:
-        await session.execute(
+        stored = await session.scalar(
             update(IdempotencyRecord)
-            .where(IdempotencyRecord.seq == record_seq)
+            .where(claim.held())
             .values(state=IdempotencyState.DONE, response_status=error.status, response_body=body)
+            .returning(IdempotencyRecord.seq)
         )
+    return stored is not None
 
 
-async def _release(db: Database, record_seq: int) -> None:
-    """Hand the key back after a failure, unless its response is stored: a commit whose
-    answer was lost with the connection may have committed, and then a retry must replay
-    that response, never run the effect a second time."""
+async def _release(db: Database, claim: Claim) -> None:
+    """Free the key for a retry, unless another request has taken the claim over or its
+    response is stored (`held` matches only an `in_flight` claim): a commit whose answer
+    was lost with the connection may have committed, and then a retry must replay that
+    response, never run the effect a second time."""
     async with db.write() as session:
-        await session.execute(
-            delete(IdempotencyRecord).where(
-                IdempotencyRecord.seq == record_seq,
-                IdempotencyRecord.state == IdempotencyState.IN_FLIGHT,
-            )
-        )
+        await session.execute(delete(IdempotencyRecord).where(claim.held()))

@@ -33,4 +33,8 @@ class IdempotencyRecord(Base):
     response_status: Mapped[int | None] = mapped_column(Integer, nullable=True)
     response_body: Mapped[str | None] = mapped_column(Text, nullable=True)
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: A random token written by the request that claimed (or took over) the key: only
+    #: that request may store the response or release the key. NULL on claims made
+    #: before migration 0011, which no running request holds.
+    owner: Mapped[str | None] = mapped_column(String(32), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
