@@ -834,6 +834,25 @@ def seed_0010(db: Seeder) -> None:
         )
 
 
+def seed_0011(db: Seeder) -> None:
+    """A claim taken by a request that owns it (the owner token) beside the older
+    ownerless rows."""
+    first = db.customers()[0]
+    t = token()
+    db.add(
+        "idempotency_keys",
+        customer_seq=first["seq"],
+        key=f"withdraw-{t}",
+        request_hash="ef" * 32,
+        state="in_flight",
+        response_status=None,
+        response_body=None,
+        locked_at=T0,
+        created_at=T0,
+        owner=t[:32].ljust(32, "0"),
+    )
+
+
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001": seed_0001,
     "0002": seed_0002,
@@ -845,4 +864,5 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0008_audit": seed_0008,
     "0009": seed_0009,
     "0010_wallet_tiers": seed_0010,
+    "0011_idempotency_owner": seed_0011,
 }

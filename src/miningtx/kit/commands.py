@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from sqlalchemy.exc import SQLAlchemyError
 
-from miningtx.config import get_settings
+from miningtx.config import get_settings, settings_problems
 from miningtx.kit.db import Database
 from miningtx.kit.errors import ApiError, OperationalFailure
 from miningtx.kit.migrate import database_location, ensure_schema
@@ -139,13 +139,7 @@ def _failure_line(error: Exception) -> str:
     if isinstance(error, OperationalFailure):
         return _first_line(error)
     if isinstance(error, ValidationError):
-        problems = "; ".join(
-            f"MTX_{'_'.join(str(part) for part in problem['loc']).upper()}: {problem['msg']}"
-            if problem["loc"]
-            else str(problem["msg"])
-            for problem in error.errors()
-        )
-        return f"invalid settings: {problems}"
+        return "; ".join(settings_problems(error))
     if isinstance(error, SQLAlchemyError):
         cause = getattr(error, "orig", None) or error
         where = database_location(get_settings().database_url)
