@@ -16,7 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import asyncpg
+from sqlalchemy import text
 
+from miningtx.kit.db import Database
 from miningtx.kit.migrate import upgrade
 
 PG_ADMIN_DSN = os.environ.get("MTX_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -77,3 +79,16 @@ class PostgresTemplate:
         if self._ready:
             with ThreadPoolExecutor(1) as pool:
                 pool.submit(asyncio.run, self.drop(self.name)).result()
+
+
+async def wait_until_blocked(db: Database) -> None:
+    """Until another connection of this database waits on a row lock (no sleeping guess)."""
+    query = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    while True:
+        async with db.read() as session:
+            if (await session.execute(query)).scalar_one() > 0:
+                return
+        await asyncio.sleep(0.01)

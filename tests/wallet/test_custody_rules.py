@@ -3,24 +3,30 @@ approved withdrawals a round pays and which wait, and the custody settings."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
 from miningtx.config import ChainSettings
+from miningtx.kit.db import Database
+from miningtx.models import HotWalletObservation
 from miningtx.wallet.custody import (
     WAITING_FOR_GAS,
     WAITING_FOR_USDT,
     PayoutCandidate,
     PayoutPlan,
     hot_room,
+    observations,
     plan_payouts,
+    record_observation,
     share,
     split_sweep,
     waiting_behind,
 )
 from tests.conftest import make_settings
+from tests.databases import wait_until_blocked
 
 NOW = datetime(2026, 12, 2, 6, 0, tzinfo=UTC)
 GRACE = timedelta(minutes=60)
@@ -158,3 +164,40 @@ def test_custody_settings_are_checked_at_start_up(database_url: str) -> None:
         make_settings(database_url, chain_bsc_hot_ceiling="lots")
     with pytest.raises(ValidationError, match="HOT_FLOOR must not be above"):
         make_settings(database_url, chain_bsc_hot_ceiling="100", chain_bsc_hot_floor="200")
+
+
+# PostgreSQL only: SQLite's BEGIN IMMEDIATE already keeps a second writer out until the first
+# commits, so the two observations cannot both find the row missing there.
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_two_signers_observing_at_once_keep_one_row_per_network(database_url: str) -> None:
+    db = Database(make_settings(database_url))
+    polygon = chain(hot_floor=5_000000)
+    try:
+        async with db.write() as first:
+            await record_observation(
+                first, polygon, raw_usdt=2_000000, decimals=6, native=1, now=NOW
+            )
+            # The second signer's round starts while the first has inserted, not committed.
+            second = asyncio.create_task(_observe_in_own_transaction(db, polygon))
+            await asyncio.wait_for(wait_until_blocked(db), timeout=60)  # on the first's row
+        seen = await asyncio.wait_for(second, timeout=60)
+        assert (seen.usdt, seen.below_floor) == (80_000000, False)
+        async with db.read() as session:
+            rows = await observations(session)
+        assert [(row.network, row.usdt, row.observed_at) for row in rows] == [
+            ("polygon", 80_000000, NOW + timedelta(seconds=1))
+        ]
+    finally:
+        await db.dispose()
+
+
+async def _observe_in_own_transaction(db: Database, polygon: ChainSettings) -> HotWalletObservation:
+    async with db.write() as session:
+        return await record_observation(
+            session,
+            polygon,
+            raw_usdt=80_000000,
+            decimals=6,
+            native=2,
+            now=NOW + timedelta(seconds=1),
+        )

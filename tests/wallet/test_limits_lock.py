@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import text
 
 from miningtx.customers.refs import CustomerRef
 from miningtx.kit.clock import utcnow
@@ -18,6 +17,7 @@ from miningtx.kit.errors import ApiError
 from miningtx.models import Withdrawal, WithdrawalControls
 from miningtx.wallet import controls, repository, service
 from tests.conftest import make_settings
+from tests.databases import wait_until_blocked
 from tests.factories import invariant_problems, simulate_none
 from tests.wallet.controls_helpers import USDT
 from tests.wallet.factories import ADDRESS, verified_customer
@@ -45,19 +45,6 @@ async def _withdraw(
         now=utcnow(),
         simulates=simulate_none,
     )
-
-
-async def wait_until_blocked(db: Database) -> None:
-    """Until another connection of this database waits on a row lock (no sleeping guess)."""
-    query = text(
-        "SELECT count(*) FROM pg_stat_activity "
-        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
-    )
-    while True:
-        async with db.read() as session:
-            if (await session.execute(query)).scalar_one() > 0:
-                return
-        await asyncio.sleep(0.01)
 
 
 async def _without_the_lock(

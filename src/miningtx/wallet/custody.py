@@ -21,6 +21,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from sqlalchemy import func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from miningtx.config import ChainSettings, Settings
 from miningtx.kit.db import Database, ReadSession, WriteSession
@@ -257,14 +258,20 @@ async def record_observation(
         "below_floor": below_floor(chain, usdt),
         "observed_at": now,
     }
-    row = await session.get(HotWalletObservation, chain.network)
-    if row is None:
-        row = HotWalletObservation(network=chain.network, **values)
-        session.add(row)
-    else:
-        for name, value in values.items():
-            setattr(row, name, value)
-    await session.flush()
+    # One upsert: two signers observing at once must not both insert the network's row.
+    connection = await session.connection()
+    insert = sqlite.insert if connection.dialect.name == "sqlite" else postgresql.insert
+    await session.execute(
+        insert(HotWalletObservation)
+        .values(network=chain.network, **values)
+        .on_conflict_do_update(index_elements=["network"], set_=values)
+    )
+    row = await session.scalar(
+        select(HotWalletObservation)
+        .where(HotWalletObservation.network == chain.network)
+        .execution_options(populate_existing=True)
+    )
+    assert row is not None  # just written in this transaction
     return row
 
 
