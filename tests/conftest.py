@@ -7,6 +7,7 @@ they are missing, in CI and locally alike.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,12 +102,19 @@ class Env:
     client: httpx.AsyncClient
 
 
-@pytest.fixture
-async def env(database_url: str) -> AsyncIterator[Env]:
-    settings = make_settings(database_url)
+@asynccontextmanager
+async def open_env(database_url: str, **overrides: Any) -> AsyncIterator[Env]:
+    """The platform in-process on `database_url`, with `overrides` to its settings."""
+    settings = make_settings(database_url, **overrides)
     app = create_app(settings)
     db: Database = app.state.db
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         yield Env(settings, db, client)
     await db.dispose()
+
+
+@pytest.fixture
+async def env(database_url: str) -> AsyncIterator[Env]:
+    async with open_env(database_url) as platform:
+        yield platform

@@ -21,14 +21,13 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
-from miningtx.app import create_app
 from miningtx.config import Settings
 from miningtx.kit import idempotency
 from miningtx.kit.clock import utcnow
 from miningtx.kit.db import Database
 from miningtx.ledger.accounts import customer_available
 from miningtx.models import Activation, Deposit, IdempotencyRecord, IdempotencyState, Withdrawal
-from tests.conftest import Env, make_settings
+from tests.conftest import Env, open_env
 from tests.databases import PostgresTemplate, pg_url
 from tests.factories import CustomerWithKey, balances, invariant_problems, open_for_business
 from tests.wallet.factories import ADDRESS, verified_customer
@@ -90,20 +89,10 @@ def gates(monkeypatch: pytest.MonkeyPatch) -> Gates:
     return found
 
 
-async def _env(database_url: str) -> AsyncIterator[Env]:
-    settings = make_settings(database_url, idempotency_stale_seconds=STALE_SECONDS)
-    app = create_app(settings)
-    db: Database = app.state.db
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        yield Env(settings, db, client)
-    await db.dispose()
-
-
 @pytest.fixture
 async def stale_env(database_url: str) -> AsyncIterator[Env]:
     """The platform on both engines, claims stale after one second."""
-    async for env in _env(database_url):
+    async with open_env(database_url, idempotency_stale_seconds=STALE_SECONDS) as env:
         yield env
 
 
@@ -113,7 +102,7 @@ async def pg_stale_env(postgres_templates: PostgresTemplate) -> AsyncIterator[En
     a retry claims the key (SQLite's single writer makes the retry wait for it)."""
     name = await postgres_templates.new_database()
     try:
-        async for env in _env(pg_url(name)):
+        async with open_env(pg_url(name), idempotency_stale_seconds=STALE_SECONDS) as env:
             yield env
     finally:
         await PostgresTemplate.drop(name)
