@@ -16,11 +16,10 @@ import tempfile
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
 from miningtx.adjustments.commands import adjustments_app
 from miningtx.audit.commands import audit_app
-from miningtx.config import Settings, get_settings, settings_problems
+from miningtx.config import Settings, get_settings
 from miningtx.customers.commands import customers_app, keys_app, kyc_app
 from miningtx.dashboard.commands import operators_app
 from miningtx.kit.commands import (
@@ -250,9 +249,3 @@ def main() -> None:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
-    except ValidationError as error:
-        if error.title != Settings.__name__:
-            raise
-        for problem in settings_problems(error):
-            typer.echo(f"error: {problem}", err=True)
-        sys.exit(1)
