@@ -853,6 +853,92 @@ def seed_0011(db: Seeder) -> None:
     )
 
 
+def seed_0012(db: Seeder) -> None:
+    """Linked transfers and the chain head, a published snapshot with its stored tree,
+    a customer's leaves, reserves with a cold attestation, and a day's balances."""
+    first = db.customers()[0]
+    t = token()
+    transfers = db.rows("ledger_transfers")
+    head = db.rows("ledger_chain", id=1)[0]["head_seq"]
+    for position, transfer in enumerate(transfers[:2], start=head + 1):
+        if transfer["chain_seq"] is None:
+            db.set(
+                "ledger_transfers",
+                {"seq": transfer["seq"]},
+                chain_seq=position,
+                chain_hash=f"{position:064x}",
+            )
+            db.set("ledger_chain", {"id": 1}, head_seq=position, head_hash=f"{position:064x}")
+    published = T0 + timedelta(days=4)
+    snapshot = db.add(
+        "liability_snapshots",
+        id=f"pol_{t}",
+        published_at=published,
+        customer_count=1,
+        leaf_count=2,
+        leaves_per_customer=2,
+        root_hash="ab" * 32,
+        total_available=5_000_000000,
+        total_in_stakes=0,
+        total_pending_withdrawals=10_000000,
+        total_promised_rewards=0,
+        total_promised_yields=0,
+        transfer_seq=transfers[-1]["seq"],
+        chain_seq=2,
+        chain_hash=f"{2:064x}",
+        ledger_position=f"transfer {transfers[-1]['seq']}; chain 2",
+        signer=address("5e"),
+        signature="0x" + "51" * 65,
+        message="MiningTX proof of liabilities\nversion: 1",
+    )
+    for level in (0, 1):
+        db.add(
+            "liability_tree_chunks",
+            snapshot_seq=snapshot,
+            level=level,
+            chunk=0,
+            data=bytes(72 * (2 - level)),
+        )
+    db.add(
+        "liability_leaves",
+        snapshot_seq=snapshot,
+        customer_seq=first["seq"],
+        leaves=(0).to_bytes(8, "big") + bytes(32) + (1).to_bytes(8, "big") + bytes(32),
+    )
+    attestation = db.add(
+        "cold_attestations",
+        network="bsc",
+        address=COLD,
+        message=f"MiningTX cold wallet {COLD} on bsc at block 120",
+        signature="0x" + "c5" * 65,
+        block_number=120,
+        created_at=published - timedelta(hours=1),
+    )
+    for tier, held, attested in (("hot", 2_000000, None), ("cold", 400_000000, attestation)):
+        db.add(
+            "reserve_balances",
+            snapshot_seq=snapshot,
+            network="bsc",
+            tier=tier,
+            address=HOT if tier == "hot" else COLD,
+            address_count=1,
+            block_number=130,
+            block_hash=tx_hash("b7"),
+            amount=held,
+            raw_amount=str(held * 10**12),
+            cold_attestation_seq=attested,
+        )
+    account = db.account(available(first))
+    db.add(
+        "daily_balances",
+        account_seq=account,
+        day=(published - timedelta(days=1)).date() - timedelta(days=next(_unique)),
+        balance=db.rows("ledger_accounts", seq=account)[0]["balance"],
+        in_contracts=100_000000,
+        total_rewards=6_670000,
+    )
+
+
 SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0001": seed_0001,
     "0002": seed_0002,
@@ -865,4 +951,5 @@ SEEDS: dict[str, Callable[[Seeder], None]] = {
     "0009": seed_0009,
     "0010_wallet_tiers": seed_0010,
     "0011_idempotency_owner": seed_0011,
+    "0012_proofs_chain_history": seed_0012,
 }

@@ -30,6 +30,16 @@ from miningtx.models.mining import (
     Fleet,
     MiningContract,
 )
+from miningtx.models.solvency import (
+    GENESIS_HASH,
+    ColdAttestation,
+    DailyBalance,
+    LedgerChain,
+    LiabilityLeafSet,
+    LiabilitySnapshot,
+    LiabilityTreeChunk,
+    ReserveBalance,
+)
 from miningtx.models.staking import Stake, StakeStatus, StakingPlan, StakingTerms
 from miningtx.models.wallet import (
     ChainCursor,
@@ -57,6 +67,7 @@ from miningtx.models.webhooks import (
 from miningtx.models.withdrawal_controls import WithdrawalAddress, WithdrawalControls
 
 __all__ = [
+    "GENESIS_HASH",
     "AccountKind",
     "AccrualState",
     "Activation",
@@ -72,8 +83,10 @@ __all__ = [
     "ChainTransactionKind",
     "ChainTransactionStatus",
     "ClockState",
+    "ColdAttestation",
     "Customer",
     "CustomerCredential",
+    "DailyBalance",
     "Deposit",
     "DepositAddress",
     "DepositPurpose",
@@ -85,11 +98,16 @@ __all__ = [
     "IdempotencyState",
     "KycStatus",
     "LedgerAccount",
+    "LedgerChain",
     "LedgerTransfer",
+    "LiabilityLeafSet",
+    "LiabilitySnapshot",
+    "LiabilityTreeChunk",
     "MiningContract",
     "Operator",
     "OperatorRole",
     "PrincipalKind",
+    "ReserveBalance",
     "Stake",
     "StakeStatus",
     "StakingPlan",

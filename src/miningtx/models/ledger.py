@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, Date, ForeignKey, Index, String
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from miningtx.models.base import Base, EnumString, SeqKey, UTCDateTime, one_of
@@ -90,6 +99,14 @@ class LedgerTransfer(Base):
         CheckConstraint("debit_account_seq <> credit_account_seq", name="distinct_accounts"),
         Index("ix_ledger_transfers_customer", "customer_seq", "seq"),
         Index("ix_ledger_transfers_customer_kind", "customer_seq", "kind", "seq"),
+        Index("ix_ledger_transfers_chain_seq", "chain_seq", unique=True),
+        # The chainer's queue: transfers not linked yet, in seq order.
+        Index(
+            "ix_ledger_transfers_unchained",
+            "seq",
+            sqlite_where=text("chain_seq IS NULL"),
+            postgresql_where=text("chain_seq IS NULL"),
+        ),
         one_of("kind", TransferKind),
         # NULL (a transfer no customer sees) passes: a CHECK only refuses what is false.
         one_of("direction", TransferDirection),
@@ -115,3 +132,8 @@ class LedgerTransfer(Base):
     reference: Mapped[str | None] = mapped_column(String(64), nullable=True)
     value_date: Mapped[date] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    #: Position in the ledger's hash chain (commit order as the chainer saw it); None
+    #: until linked. `chain_hash` = SHA-256 over the previous link's hash and this
+    #: transfer's content (`ledger.chain`).
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    chain_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
