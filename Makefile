@@ -64,9 +64,11 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 ## Three pytest-xdist workers: most tests wait on servers, nodes and browsers, not the CPU.
+## Work stealing keeps the long process tests from queueing on one worker at the end;
+## the 30 slowest tests are listed after the run.
 PYTEST_WORKERS ?= 3
 pytest: $(STAMP) $(TOOLS)
-	$(BIN)/pytest -n $(PYTEST_WORKERS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist worksteal --durations=30
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.load
